@@ -1,0 +1,231 @@
+//! The signed-in page frame: header (faces, tenant switcher, theme, user menu),
+//! the face's navigation, and the page.
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, Redirect, A};
+use leptos_router::hooks::use_location;
+
+use crate::auth::permissions::Perm;
+use crate::auth::{get_viewer, Viewer};
+use crate::components::ui::*;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Face {
+    Portal,
+    Console,
+    Studio,
+    Account,
+}
+
+impl Face {
+    pub fn of(path: &str) -> Face {
+        if path.starts_with("/console") {
+            Face::Console
+        } else if path.starts_with("/studio") {
+            Face::Studio
+        } else if path.starts_with("/account") {
+            Face::Account
+        } else {
+            Face::Portal
+        }
+    }
+}
+
+/// The navigation of a face, filtered by what the viewer may open.
+pub fn nav_items(face: Face, v: &Viewer) -> Vec<(&'static str, &'static str)> {
+    let mut items = Vec::new();
+    match face {
+        Face::Portal => {
+            items.push(("Overview", "/portal"));
+            if v.can(Perm::TeamView) {
+                items.push(("Team", "/portal/team"));
+            }
+            if v.can(Perm::AuditView) {
+                items.push(("Audit log", "/portal/audit"));
+            }
+        }
+        Face::Console => {
+            items.push(("Overview", "/console"));
+            if v.can(Perm::TenantsManage) {
+                items.push(("Tenants", "/console/tenants"));
+                items.push(("Audit log", "/console/audit"));
+            }
+        }
+        Face::Studio => items.push(("Overview", "/studio")),
+        Face::Account => items.push(("My sessions", "/account/sessions")),
+    }
+    items
+}
+
+/// Faces the viewer may open, with their home paths.
+pub fn faces(v: &Viewer) -> Vec<(&'static str, &'static str, Face)> {
+    let mut f = Vec::new();
+    if v.tenant.is_some() && v.can(Perm::PortalView) {
+        f.push(("Portal", "/portal", Face::Portal));
+    }
+    if v.can(Perm::ConsoleView) {
+        f.push(("Console", "/console", Face::Console));
+    }
+    if v.tenant.is_some() && v.can(Perm::StudioView) {
+        f.push(("Studio", "/studio", Face::Studio));
+    }
+    f
+}
+
+/// Signed-in area: loads the viewer, redirects to sign-in when there is none.
+#[component]
+pub fn AppShell() -> impl IntoView {
+    let viewer = Resource::new(|| (), |_| get_viewer());
+    let location = use_location();
+    view! {
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || {
+                viewer
+                    .get()
+                    .map(|res| match res {
+                        Ok(Some(v)) => {
+                            provide_context(v.clone());
+                            view! { <Frame viewer=v/> }.into_any()
+                        }
+                        Ok(None) | Err(crate::error::AppError::Unauthorized) => {
+                            let next = location.pathname.get_untracked();
+                            let path = format!("/login?next={}", crate::audit::urlencode(&next));
+                            view! { <Redirect path=path/> }.into_any()
+                        }
+                        Err(e) => view! { <div class="p-8"><ErrorBox err=e/></div> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+const THEME_TOGGLE: &str = "var d=document.documentElement.classList.toggle('dark');try{localStorage.setItem('patchbay-theme',d?'dark':'light')}catch(e){}";
+
+#[component]
+fn Frame(viewer: Viewer) -> impl IntoView {
+    let location = use_location();
+    let v = viewer.clone();
+    let face = Memo::new(move |_| Face::of(&location.pathname.get()));
+    let nav_viewer = viewer.clone();
+    let faces_list = faces(&viewer);
+    let tenant_name = viewer.tenant.as_ref().map(|t| t.name.clone());
+    let suspended = viewer.read_only().then(|| viewer.tenant.clone()).flatten();
+    let tenants = viewer.tenants.clone();
+    let current_tid = viewer.tenant.as_ref().map(|t| t.id.clone()).unwrap_or_default();
+    view! {
+        <div class="min-h-screen bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100">
+            <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:text-sm">
+                "Skip to content"
+            </a>
+            <header class="sticky top-0 z-30 border-b border-slate-200 bg-white/90 backdrop-blur dark:border-slate-800 dark:bg-slate-900/90">
+                <div class="flex h-14 items-center gap-4 px-4 sm:px-6">
+                    <a href="/" class="flex items-center gap-2 font-semibold tracking-tight text-slate-900 dark:text-white">
+                        <span class="grid h-7 w-7 place-items-center rounded-md bg-indigo-600 text-xs font-bold text-white">"PB"</span>
+                        "Patchbay"
+                    </a>
+                    <nav aria-label="Faces" class="hidden items-center gap-1 md:flex">
+                        {faces_list
+                            .into_iter()
+                            .map(|(label, href, f)| {
+                                let cls = move || {
+                                    if face.get() == f {
+                                        "rounded-md bg-slate-100 px-3 py-1.5 text-sm font-medium text-slate-900 dark:bg-slate-800 dark:text-white"
+                                    } else {
+                                        "rounded-md px-3 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 dark:text-slate-400 dark:hover:bg-slate-800 dark:hover:text-white"
+                                    }
+                                };
+                                view! { <a href=href class=cls>{label}</a> }
+                            })
+                            .collect_view()}
+                    </nav>
+                    <div class="ml-auto flex items-center gap-3">
+                        {(!tenants.is_empty())
+                            .then(|| {
+                                view! {
+                                    <form method="post" action="/api/switch_tenant" class="flex items-center gap-2">
+                                        <label for="tenant-switch" class="sr-only">"Tenant"</label>
+                                        <select id="tenant-switch" name="tenant_id" class="rounded-md border-0 bg-slate-100 py-1.5 pl-2 pr-8 text-sm text-slate-800 ring-1 ring-inset ring-slate-200 focus:ring-2 focus:ring-indigo-600 dark:bg-slate-800 dark:text-slate-100 dark:ring-slate-700">
+                                            {tenants
+                                                .iter()
+                                                .map(|t| {
+                                                    view! {
+                                                        <option value=t.id.clone() selected=t.id == current_tid>
+                                                            {t.name.clone()}
+                                                        </option>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </select>
+                                        <button type="submit" class=BTN_SECONDARY>"Switch"</button>
+                                    </form>
+                                }
+                            })}
+                        {tenant_name
+                            .map(|n| {
+                                view! {
+                                    <span data-testid="current-tenant" class="hidden text-sm font-medium text-slate-700 lg:inline dark:text-slate-300">
+                                        {n}
+                                    </span>
+                                }
+                            })}
+                        <button type="button" onclick=THEME_TOGGLE class="rounded-md p-2 text-slate-500 hover:bg-slate-100 hover:text-slate-900 dark:text-slate-400 dark:hover:bg-slate-800 dark:hover:text-white" aria-label="Toggle dark mode" title="Toggle dark mode">
+                            <svg class="h-5 w-5" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8" aria-hidden="true">
+                                <path d="M21 12.8A9 9 0 1 1 11.2 3a7 7 0 0 0 9.8 9.8z"></path>
+                            </svg>
+                        </button>
+                        <div data-testid="user-menu" class="flex items-center gap-3 border-l border-slate-200 pl-3 dark:border-slate-700">
+                            <span class="grid h-8 w-8 place-items-center rounded-full bg-indigo-100 text-xs font-semibold text-indigo-700 dark:bg-indigo-500/20 dark:text-indigo-200">
+                                {v.initials()}
+                            </span>
+                            <div class="hidden text-right leading-tight sm:block">
+                                <p class="text-sm font-medium">{v.display_name.clone()}</p>
+                                <p class="text-xs text-slate-500 dark:text-slate-400">{v.email.clone()}</p>
+                            </div>
+                            <a href="/account/sessions" class=BTN_LINK>"Sessions"</a>
+                            <form method="post" action="/api/logout">
+                                <button type="submit" class=BTN_SECONDARY>"Sign out"</button>
+                            </form>
+                        </div>
+                    </div>
+                </div>
+            </header>
+            <div class="flex">
+                <aside class="hidden w-56 shrink-0 border-r border-slate-200 bg-white px-3 py-6 md:block dark:border-slate-800 dark:bg-slate-900" style="min-height: calc(100vh - 3.5rem)">
+                    <nav aria-label="Main" class="space-y-1">
+                        {move || {
+                            let here = location.pathname.get();
+                            nav_items(face.get(), &nav_viewer)
+                                .into_iter()
+                                .map(|(label, href)| {
+                                    let active = here == href || (href.len() > 8 && here.starts_with(href));
+                                    let cls = if active {
+                                        "block rounded-md bg-indigo-50 px-3 py-2 text-sm font-medium text-indigo-700 dark:bg-indigo-500/10 dark:text-indigo-300"
+                                    } else {
+                                        "block rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 dark:text-slate-400 dark:hover:bg-slate-800 dark:hover:text-white"
+                                    };
+                                    view! {
+                                        <A href=href attr:class=cls attr:aria-current=active.then_some("page")>
+                                            {label}
+                                        </A>
+                                    }
+                                })
+                                .collect_view()
+                        }}
+                    </nav>
+                </aside>
+                <main id="main" class="min-w-0 flex-1 px-4 py-8 sm:px-8">
+                    {suspended
+                        .map(|t| {
+                            view! {
+                                <Alert tone="warning">
+                                    <strong>{t.name.clone()} " is suspended"</strong>
+                                    {t.status_reason.clone().map(|r| format!(": {r}"))}
+                                    ". You can look around, but nothing can be changed until a platform administrator reactivates it."
+                                </Alert>
+                            }
+                        })}
+                    <Outlet/>
+                </main>
+            </div>
+        </div>
+    }
+}

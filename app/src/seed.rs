@@ -1,0 +1,188 @@
+//! Built-in editions, the demo tenants and platform administrators.
+use chrono::Utc;
+use entity::{edition, membership, tenant, user};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+
+use crate::audit::ssr::{record, Actor, NewEvent};
+use crate::auth::permissions::Role;
+use crate::auth::ssr::{hash_password, new_id, normalize_email, valid_email};
+use crate::error::AppError;
+
+/// (key, name, rank, max users, max active services, features)
+const EDITIONS: [(&str, &str, i32, i32, i32, &[&str]); 3] = [
+    ("free", "Free", 1, 5, 2, &[]),
+    ("standard", "Standard", 2, 50, 25, &["audit_export", "webhooks"]),
+    ("enterprise", "Enterprise", 3, 1000, 500, &["audit_export", "webhooks", "sso", "approvals", "config_studio"]),
+];
+
+/// Make sure the built-in editions exist; returns key → id.
+pub async fn ensure_editions(db: &DatabaseConnection) -> Result<Vec<(String, String)>, AppError> {
+    let mut out = Vec::new();
+    for (key, name, rank, max_users, max_services, features) in EDITIONS {
+        let existing = edition::Entity::find().filter(edition::Column::Key.eq(key)).one(db).await?;
+        let id = match existing {
+            Some(e) => e.id,
+            None => {
+                let id = new_id();
+                edition::ActiveModel {
+                    id: Set(id.clone()),
+                    key: Set(key.into()),
+                    name: Set(name.into()),
+                    rank: Set(rank),
+                    max_users: Set(max_users),
+                    max_active_services: Set(max_services),
+                    features: Set(serde_json::to_string(features).unwrap_or_else(|_| "[]".into())),
+                    created_at: Set(Utc::now()),
+                }
+                .insert(db)
+                .await?;
+                id
+            }
+        };
+        out.push((key.to_string(), id));
+    }
+    Ok(out)
+}
+
+async fn ensure_tenant(db: &DatabaseConnection, slug: &str, name: &str, edition_id: &str) -> Result<(String, bool), AppError> {
+    if let Some(t) = tenant::Entity::find().filter(tenant::Column::Slug.eq(slug)).one(db).await? {
+        return Ok((t.id, false));
+    }
+    let id = new_id();
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    tenant::ActiveModel {
+        id: Set(id.clone()),
+        slug: Set(slug.into()),
+        name: Set(name.into()),
+        edition_id: Set(edition_id.into()),
+        status: Set("active".into()),
+        status_reason: Set(None),
+        deleted_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    record(&txn, NewEvent::platform(Actor::system("seed"), "tenant.created", "tenant", Some(id.clone()), true, serde_json::json!({"slug": slug, "name": name}))).await?;
+    txn.commit().await?;
+    Ok((id, true))
+}
+
+/// Create a user unless the e-mail exists; returns (id, created).
+async fn ensure_user(db: &DatabaseConnection, email: &str, name: &str, hash: &str, platform_admin: bool) -> Result<(String, bool), AppError> {
+    let email = normalize_email(email);
+    if let Some(u) = user::Entity::find().filter(user::Column::Email.eq(&email)).one(db).await? {
+        return Ok((u.id, false));
+    }
+    let id = new_id();
+    let txn = db.begin().await?;
+    user::ActiveModel {
+        id: Set(id.clone()),
+        email: Set(email.clone()),
+        display_name: Set(name.into()),
+        password_hash: Set(Some(hash.into())),
+        disabled: Set(false),
+        is_platform_admin: Set(platform_admin),
+        created_at: Set(Utc::now()),
+        last_login_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    let action = if platform_admin { "platform_admin.created" } else { "user.created" };
+    record(&txn, NewEvent::platform(Actor::system("seed"), action, "user", Some(id.clone()), true, serde_json::json!({"email": email}))).await?;
+    txn.commit().await?;
+    Ok((id, true))
+}
+
+async fn ensure_membership(db: &DatabaseConnection, user_id: &str, tenant_id: &str, role: Role) -> Result<(), AppError> {
+    let exists = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?;
+    if exists.is_none() {
+        let txn = db.begin().await?;
+        membership::ActiveModel {
+            id: Set(new_id()),
+            user_id: Set(user_id.into()),
+            tenant_id: Set(tenant_id.into()),
+            role: Set(role.as_str().into()),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&txn)
+        .await?;
+        record(&txn, NewEvent::tenant(tenant_id, Actor::system("seed"), "user.added", "user", Some(user_id.into()), serde_json::json!({"role": role.as_str()}))).await?;
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
+/// What `seed-demo` did.
+#[derive(Debug, Default)]
+pub struct SeedReport {
+    pub created_tenants: Vec<String>,
+    pub created_users: Vec<String>,
+}
+
+/// The demo data: tenants Acme Networks (Enterprise) and Globex (Standard), the
+/// platform admin and one Acme user per role. Running it twice changes nothing.
+pub async fn seed_demo(db: &DatabaseConnection, password: &str) -> Result<SeedReport, AppError> {
+    let editions = ensure_editions(db).await?;
+    let ed = |k: &str| editions.iter().find(|(key, _)| key == k).map(|(_, id)| id.clone()).unwrap_or_default();
+    let hash = hash_password(password.to_string()).await?;
+    let mut report = SeedReport::default();
+    let (acme, c) = ensure_tenant(db, "acme", "Acme Networks", &ed("enterprise")).await?;
+    if c {
+        report.created_tenants.push("acme".into());
+    }
+    let (globex, c) = ensure_tenant(db, "globex", "Globex", &ed("standard")).await?;
+    if c {
+        report.created_tenants.push("globex".into());
+    }
+    let (_, c) = ensure_user(db, "admin@patchbay.example", "Patchbay Admin", &hash, true).await?;
+    if c {
+        report.created_users.push("admin@patchbay.example".into());
+    }
+    for role in Role::ALL {
+        let email = format!("{}@acme.example", role.as_str());
+        let name = format!("Acme {}", role.label());
+        let (uid, c) = ensure_user(db, &email, &name, &hash, false).await?;
+        if c {
+            report.created_users.push(email);
+        }
+        ensure_membership(db, &uid, &acme, role).await?;
+    }
+    let (gid, c) = ensure_user(db, "tenant_admin@globex.example", "Globex Tenant admin", &hash, false).await?;
+    if c {
+        report.created_users.push("tenant_admin@globex.example".into());
+    }
+    ensure_membership(db, &gid, &globex, Role::TenantAdmin).await?;
+    Ok(report)
+}
+
+/// Create a platform admin (or make an existing user one); returns whether the user was new.
+pub async fn create_admin(db: &DatabaseConnection, email: &str, password: &str) -> Result<bool, AppError> {
+    let email = normalize_email(email);
+    if !valid_email(&email) {
+        return Err(AppError::field("email", "Enter a valid e-mail address."));
+    }
+    if let Some((f, m)) = crate::auth::ssr::check_new_password(password, password) {
+        return Err(AppError::field(f, m));
+    }
+    ensure_editions(db).await?;
+    if let Some(u) = user::Entity::find().filter(user::Column::Email.eq(&email)).one(db).await? {
+        let txn = db.begin().await?;
+        let id = u.id.clone();
+        let mut am: user::ActiveModel = u.into();
+        am.is_platform_admin = Set(true);
+        am.disabled = Set(false);
+        am.update(&txn).await?;
+        record(&txn, NewEvent::platform(Actor::system("cli"), "platform_admin.granted", "user", Some(id), true, serde_json::json!({"email": email}))).await?;
+        txn.commit().await?;
+        return Ok(false);
+    }
+    let hash = hash_password(password.to_string()).await?;
+    ensure_user(db, &email, "Platform admin", &hash, true).await?;
+    Ok(true)
+}

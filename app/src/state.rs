@@ -1,0 +1,61 @@
+//! Server state shared by every request (router state, also provided to Leptos as context).
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use sea_orm::DatabaseConnection;
+
+use crate::mail::Mailer;
+
+/// Settings the app layer needs (the server's full config stays in the server crate).
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    /// e.g. `http://127.0.0.1:3000`; used for links in e-mail and the CSRF origin check.
+    pub public_url: String,
+    /// Sign-in throttling: failures per account, and per client address, in the window.
+    pub max_failures_per_account: u64,
+    pub max_failures_per_ip: u64,
+    pub throttle_window_minutes: i64,
+    /// Days a deleted tenant is kept before it is purged.
+    pub tenant_purge_grace_days: i64,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:3000".into(),
+            max_failures_per_account: 5,
+            max_failures_per_ip: 30,
+            throttle_window_minutes: 15,
+            tenant_purge_grace_days: 30,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub leptos_options: LeptosOptions,
+    pub settings: Arc<AppSettings>,
+    pub mailer: Option<Mailer>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for DatabaseConnection {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
+
+/// The state inside a server function.
+pub fn app_state() -> Result<AppState, crate::error::AppError> {
+    leptos::prelude::use_context::<AppState>()
+        .ok_or_else(|| crate::error::AppError::internal("state", "AppState missing from context"))
+}
+
+pub type SharedSettings = Arc<AppSettings>;

@@ -1,0 +1,429 @@
+//! Team services: members, roles, invitations, disabling and forced sign-out.
+use base64::Engine;
+use chrono::{Duration, Utc};
+use entity::{edition, invitation, membership, tenant, user};
+use rand::RngCore;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+
+use super::{InvitationRow, InviteResult, MemberRow, TeamView};
+use crate::audit::ssr::{record, NewEvent};
+use crate::auth::permissions::{Perm, Role};
+use crate::auth::ssr::{check_new_password, end_all_sessions, hash_password, new_id, normalize_email, valid_email, verify_password, Ctx};
+use crate::auth::InvitationDetails;
+use crate::error::AppError;
+
+const INVITE_DAYS: i64 = 7;
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.trim().as_bytes()))
+}
+
+fn fmt(t: chrono::DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn parse_role(role: &str) -> Result<Role, AppError> {
+    Role::parse(role.trim()).ok_or_else(|| AppError::field("role", "Choose one of the listed roles."))
+}
+
+/// The team of a tenant, for someone allowed `TeamView` there.
+pub async fn list(ctx: &Ctx, t: &tenant::Model) -> Result<TeamView, AppError> {
+    let db = ctx.db();
+    let members = membership::Entity::find().filter(membership::Column::TenantId.eq(&t.id)).all(db).await?;
+    let mut rows = Vec::with_capacity(members.len());
+    for m in members {
+        if let Some(u) = user::Entity::find_by_id(m.user_id.clone()).one(db).await? {
+            rows.push(MemberRow {
+                user_id: u.id,
+                email: u.email,
+                display_name: u.display_name,
+                role: Role::parse(&m.role).unwrap_or(Role::Member),
+                disabled: u.disabled,
+                last_login_at: u.last_login_at.map(fmt),
+                joined_at: fmt(m.created_at),
+                is_self: m.user_id == ctx.user.id,
+            });
+        }
+    }
+    rows.sort_by(|a, b| a.email.cmp(&b.email));
+    let invitations = invitation::Entity::find()
+        .filter(invitation::Column::TenantId.eq(&t.id))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::RevokedAt.is_null())
+        .order_by_desc(invitation::Column::CreatedAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|i| InvitationRow {
+            expired: i.expires_at < Utc::now(),
+            id: i.id,
+            email: i.email,
+            role: Role::parse(&i.role).unwrap_or(Role::Member),
+            expires_at: fmt(i.expires_at),
+            created_at: fmt(i.created_at),
+        })
+        .collect();
+    let max_users = edition::Entity::find_by_id(t.edition_id.clone()).one(db).await?.map(|e| e.max_users).unwrap_or(0);
+    Ok(TeamView {
+        tenant_id: t.id.clone(),
+        tenant_name: t.name.clone(),
+        tenant_status: t.status.clone(),
+        members: rows,
+        invitations,
+        max_users,
+        can_manage: ctx.user.is_platform_admin
+            || (t.status == "active" && crate::auth::permissions::allowed(Perm::TeamManage, false, crate::auth::ssr::tenant_role(db, &ctx.user.id, &t.id).await?.map(|(_, r)| r))),
+    })
+}
+
+/// Invite someone by e-mail with a role; e-mails the link when SMTP is configured.
+pub async fn invite(ctx: &Ctx, t: &tenant::Model, email: &str, role: &str) -> Result<InviteResult, AppError> {
+    let email = normalize_email(email);
+    let mut fields = crate::error::FieldErrors::new();
+    if !valid_email(&email) {
+        fields.insert("email".into(), "Enter a valid e-mail address, like name@example.com.".into());
+    }
+    let role = match parse_role(role) {
+        Ok(r) => Some(r),
+        Err(_) => {
+            fields.insert("role".into(), "Choose one of the listed roles.".into());
+            None
+        }
+    };
+    if let Some(e) = AppError::from_fields(fields) {
+        return Err(e);
+    }
+    let role = role.ok_or_else(|| AppError::field("role", "Choose one of the listed roles."))?;
+    let db = ctx.db();
+    if let Some(u) = user::Entity::find().filter(user::Column::Email.eq(&email)).one(db).await? {
+        let member = membership::Entity::find()
+            .filter(membership::Column::UserId.eq(&u.id))
+            .filter(membership::Column::TenantId.eq(&t.id))
+            .one(db)
+            .await?;
+        if member.is_some() {
+            return Err(AppError::field("email", "This person is already a member of the tenant."));
+        }
+    }
+    // Edition quota: members plus open invitations.
+    let ed = edition::Entity::find_by_id(t.edition_id.clone()).one(db).await?.ok_or_else(|| AppError::internal("invite", "tenant without edition"))?;
+    let members = membership::Entity::find().filter(membership::Column::TenantId.eq(&t.id)).count(db).await?;
+    let open = invitation::Entity::find()
+        .filter(invitation::Column::TenantId.eq(&t.id))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::RevokedAt.is_null())
+        .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
+        .count(db)
+        .await?;
+    if members + open >= ed.max_users as u64 {
+        return Err(AppError::Conflict(format!(
+            "The {} edition allows {} users; {} are members or invited. Upgrade the edition or remove someone first.",
+            ed.name, ed.max_users, members + open
+        )));
+    }
+
+    let mut raw = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let now = Utc::now();
+    let id = new_id();
+    let txn = db.begin().await?;
+    // A new invitation replaces any open one for the same address.
+    invitation::Entity::update_many()
+        .col_expr(invitation::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(invitation::Column::TenantId.eq(&t.id))
+        .filter(invitation::Column::Email.eq(&email))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    invitation::ActiveModel {
+        id: Set(id.clone()),
+        tenant_id: Set(t.id.clone()),
+        email: Set(email.clone()),
+        role: Set(role.as_str().into()),
+        token_hash: Set(token_hash(&token)),
+        invited_by: Set(ctx.user.id.clone()),
+        expires_at: Set(now + Duration::days(INVITE_DAYS)),
+        accepted_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    record(&txn, NewEvent::tenant(&t.id, ctx.actor(), "user.invited", "invitation", Some(id), serde_json::json!({"email": email, "role": role.as_str()}))).await?;
+    txn.commit().await?;
+
+    let link = format!("{}/invite/{}", ctx.state.settings.public_url.trim_end_matches('/'), token);
+    let mut emailed = false;
+    let mut email_error = None;
+    if let Some(mailer) = &ctx.state.mailer {
+        let text = format!(
+            "{} invited you to join {} on Patchbay as {}.\n\nAccept the invitation: {link}\n\nThe link expires in {INVITE_DAYS} days.",
+            ctx.user.display_name, t.name, role.label()
+        );
+        let html = format!(
+            "<p>{} invited you to join <strong>{}</strong> on Patchbay as <strong>{}</strong>.</p><p><a href=\"{link}\">Accept the invitation</a></p><p>The link expires in {INVITE_DAYS} days.</p>",
+            html_escape(&ctx.user.display_name), html_escape(&t.name), role.label()
+        );
+        match mailer.send(&email, &format!("You are invited to {} on Patchbay", t.name), text, html).await {
+            Ok(()) => emailed = true,
+            Err(e) => {
+                tracing::warn!(error = %e, "invitation e-mail not sent");
+                email_error = Some("The e-mail could not be sent; share the link yourself.".to_string());
+            }
+        }
+    }
+    Ok(InviteResult { email, link, emailed, email_error })
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+async fn open_invitation(db: &DatabaseConnection, token: &str) -> Result<invitation::Model, AppError> {
+    let inv = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(token_hash(token)))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Forbidden("This invitation link is not valid. Ask for a new one.".into()))?;
+    if inv.accepted_at.is_some() {
+        return Err(AppError::Conflict("This invitation has already been accepted. Sign in instead.".into()));
+    }
+    if inv.revoked_at.is_some() {
+        return Err(AppError::Forbidden("This invitation was withdrawn. Ask for a new one.".into()));
+    }
+    if inv.expires_at < Utc::now() {
+        return Err(AppError::Forbidden("This invitation has expired. Ask for a new one.".into()));
+    }
+    Ok(inv)
+}
+
+pub async fn invitation_info(db: &DatabaseConnection, token: &str) -> Result<InvitationDetails, AppError> {
+    let inv = open_invitation(db, token).await?;
+    let t = tenant::Entity::find_by_id(inv.tenant_id.clone()).one(db).await?.ok_or(AppError::NotFound)?;
+    let existing = user::Entity::find().filter(user::Column::Email.eq(&inv.email)).one(db).await?;
+    Ok(InvitationDetails {
+        email: inv.email,
+        tenant_name: t.name,
+        role: Role::parse(&inv.role).unwrap_or(Role::Member),
+        existing_account: existing.is_some_and(|u| u.password_hash.is_some()),
+    })
+}
+
+/// Accept: create the account (or confirm an existing one by its password) and the membership.
+pub async fn accept_invitation(db: &DatabaseConnection, token: &str, display_name: &str, password: String, confirm: &str) -> Result<(String, String, Role), AppError> {
+    let inv = open_invitation(db, token).await?;
+    let role = Role::parse(&inv.role).unwrap_or(Role::Member);
+    let t = tenant::Entity::find_by_id(inv.tenant_id.clone()).one(db).await?.ok_or(AppError::NotFound)?;
+    if t.status != "active" {
+        return Err(AppError::Forbidden(format!("{} is not accepting new members right now.", t.name)));
+    }
+    let existing = user::Entity::find().filter(user::Column::Email.eq(&inv.email)).one(db).await?;
+    let now = Utc::now();
+    let user_id;
+    let txn;
+    match existing.filter(|u| u.password_hash.is_some()) {
+        Some(u) => {
+            if u.disabled {
+                return Err(AppError::Forbidden("This account is disabled.".into()));
+            }
+            if !verify_password(password, u.password_hash.clone()).await? {
+                return Err(AppError::field("password", "That is not the password of this account."));
+            }
+            user_id = u.id.clone();
+            txn = db.begin().await?;
+        }
+        None => {
+            let name = display_name.trim();
+            let mut fields = crate::error::FieldErrors::new();
+            if name.is_empty() || name.chars().count() > 100 {
+                fields.insert("display_name".into(), "Enter your name (up to 100 characters).".into());
+            }
+            if let Some((f, m)) = check_new_password(&password, confirm) {
+                fields.insert(f.into(), m);
+            }
+            if let Some(e) = AppError::from_fields(fields) {
+                return Err(e);
+            }
+            let hash = hash_password(password).await?;
+            txn = db.begin().await?;
+            let stub = user::Entity::find().filter(user::Column::Email.eq(&inv.email)).one(&txn).await?;
+            user_id = match stub {
+                Some(u) => {
+                    let id = u.id.clone();
+                    let mut am: user::ActiveModel = u.into();
+                    am.password_hash = Set(Some(hash));
+                    am.display_name = Set(name.to_string());
+                    am.update(&txn).await?;
+                    id
+                }
+                None => {
+                    let id = new_id();
+                    user::ActiveModel {
+                        id: Set(id.clone()),
+                        email: Set(inv.email.clone()),
+                        display_name: Set(name.to_string()),
+                        password_hash: Set(Some(hash)),
+                        disabled: Set(false),
+                        is_platform_admin: Set(false),
+                        created_at: Set(now),
+                        last_login_at: Set(Some(now)),
+                    }
+                    .insert(&txn)
+                    .await?;
+                    id
+                }
+            };
+        }
+    }
+    membership::ActiveModel {
+        id: Set(new_id()),
+        user_id: Set(user_id.clone()),
+        tenant_id: Set(t.id.clone()),
+        role: Set(role.as_str().into()),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let mut am: invitation::ActiveModel = inv.clone().into();
+    am.accepted_at = Set(Some(now));
+    am.update(&txn).await?;
+    record(
+        &txn,
+        NewEvent::tenant(&t.id, crate::audit::ssr::Actor::user(&user_id, &inv.email), "invitation.accepted", "user", Some(user_id.clone()), serde_json::json!({"role": role.as_str(), "invitation": inv.id})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((user_id, t.id, role))
+}
+
+async fn member(db: &impl sea_orm::ConnectionTrait, tenant_id: &str, user_id: &str) -> Result<(membership::Model, user::Model), AppError> {
+    let m = membership::Entity::find()
+        .filter(membership::Column::TenantId.eq(tenant_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let u = user::Entity::find_by_id(user_id.to_string()).one(db).await?.ok_or(AppError::NotFound)?;
+    Ok((m, u))
+}
+
+/// Refuse to leave a tenant without an active tenant admin.
+async fn keeps_an_admin(db: &impl sea_orm::ConnectionTrait, tenant_id: &str, changing_user: &str) -> Result<bool, AppError> {
+    let admins = membership::Entity::find()
+        .filter(membership::Column::TenantId.eq(tenant_id))
+        .filter(membership::Column::Role.eq(Role::TenantAdmin.as_str()))
+        .filter(membership::Column::UserId.ne(changing_user))
+        .all(db)
+        .await?;
+    for a in admins {
+        if let Some(u) = user::Entity::find_by_id(a.user_id).one(db).await? {
+            if !u.disabled {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+pub async fn change_role(ctx: &Ctx, t: &tenant::Model, user_id: &str, role: &str) -> Result<(), AppError> {
+    let role = parse_role(role)?;
+    let txn = ctx.db().begin().await?;
+    let (m, u) = member(&txn, &t.id, user_id).await?;
+    if m.role == role.as_str() {
+        return Ok(());
+    }
+    if m.role == Role::TenantAdmin.as_str() && !keeps_an_admin(&txn, &t.id, user_id).await? {
+        return Err(AppError::Conflict("A tenant needs at least one active tenant admin. Make someone else admin first.".into()));
+    }
+    let from = m.role.clone();
+    let mut am: membership::ActiveModel = m.into();
+    am.role = Set(role.as_str().into());
+    am.update(&txn).await?;
+    record(&txn, NewEvent::tenant(&t.id, ctx.actor(), "user.role_changed", "user", Some(u.id.clone()), serde_json::json!({"email": u.email, "from": from, "to": role.as_str()}))).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Disable or re-enable an account. Accounts are global, so a tenant admin may only
+/// disable people who belong to no other tenant; platform admins may disable anyone.
+pub async fn set_disabled(ctx: &Ctx, t: &tenant::Model, user_id: &str, disabled: bool) -> Result<(), AppError> {
+    if user_id == ctx.user.id {
+        return Err(AppError::Conflict("You cannot disable your own account.".into()));
+    }
+    let txn = ctx.db().begin().await?;
+    let (m, u) = member(&txn, &t.id, user_id).await?;
+    if u.is_platform_admin && !ctx.user.is_platform_admin {
+        return Err(AppError::forbidden());
+    }
+    if !ctx.user.is_platform_admin {
+        let others = membership::Entity::find()
+            .filter(membership::Column::UserId.eq(user_id))
+            .filter(membership::Column::TenantId.ne(&t.id))
+            .count(&txn)
+            .await?;
+        if others > 0 {
+            return Err(AppError::Conflict("This person also belongs to other tenants: remove them from this tenant instead of disabling the account.".into()));
+        }
+    }
+    if disabled && m.role == Role::TenantAdmin.as_str() && !keeps_an_admin(&txn, &t.id, user_id).await? {
+        return Err(AppError::Conflict("A tenant needs at least one active tenant admin.".into()));
+    }
+    let email = u.email.clone();
+    let mut am: user::ActiveModel = u.into();
+    am.disabled = Set(disabled);
+    am.update(&txn).await?;
+    let ended = if disabled { end_all_sessions(&txn, user_id).await? } else { 0 };
+    let action = if disabled { "user.disabled" } else { "user.enabled" };
+    record(&txn, NewEvent::tenant(&t.id, ctx.actor(), action, "user", Some(user_id.into()), serde_json::json!({"email": email, "sessions_ended": ended}))).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+pub async fn remove_member(ctx: &Ctx, t: &tenant::Model, user_id: &str) -> Result<(), AppError> {
+    let txn = ctx.db().begin().await?;
+    let (m, u) = member(&txn, &t.id, user_id).await?;
+    if m.role == Role::TenantAdmin.as_str() && !keeps_an_admin(&txn, &t.id, user_id).await? {
+        return Err(AppError::Conflict("A tenant needs at least one active tenant admin.".into()));
+    }
+    membership::Entity::delete_by_id(m.id.clone()).exec(&txn).await?;
+    record(&txn, NewEvent::tenant(&t.id, ctx.actor(), "user.removed", "user", Some(user_id.into()), serde_json::json!({"email": u.email, "role": m.role}))).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+pub async fn force_sign_out(ctx: &Ctx, t: &tenant::Model, user_id: &str) -> Result<u64, AppError> {
+    let txn = ctx.db().begin().await?;
+    let (_, u) = member(&txn, &t.id, user_id).await?;
+    if u.is_platform_admin && !ctx.user.is_platform_admin {
+        return Err(AppError::forbidden());
+    }
+    let n = end_all_sessions(&txn, user_id).await?;
+    record(&txn, NewEvent::tenant(&t.id, ctx.actor(), "user.signed_out", "user", Some(user_id.into()), serde_json::json!({"email": u.email, "sessions_ended": n}))).await?;
+    txn.commit().await?;
+    Ok(n)
+}
+
+pub async fn revoke_invitation(ctx: &Ctx, t: &tenant::Model, invitation_id: &str) -> Result<(), AppError> {
+    let txn = ctx.db().begin().await?;
+    let inv = invitation::Entity::find_by_id(invitation_id.to_string())
+        .filter(invitation::Column::TenantId.eq(&t.id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if inv.accepted_at.is_some() || inv.revoked_at.is_some() {
+        return Err(AppError::Conflict("That invitation is no longer open.".into()));
+    }
+    let email = inv.email.clone();
+    let mut am: invitation::ActiveModel = inv.into();
+    am.revoked_at = Set(Some(Utc::now()));
+    am.update(&txn).await?;
+    record(&txn, NewEvent::tenant(&t.id, ctx.actor(), "invitation.revoked", "invitation", Some(invitation_id.into()), serde_json::json!({"email": email}))).await?;
+    txn.commit().await?;
+    Ok(())
+}

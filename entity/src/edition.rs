@@ -1,0 +1,23 @@
+use sea_orm::entity::prelude::*;
+
+/// A commercial edition (Free, Standard, Enterprise): quotas and features are data.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "editions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    #[sea_orm(unique)]
+    pub key: String,
+    pub name: String,
+    pub rank: i32,
+    pub max_users: i32,
+    pub max_active_services: i32,
+    /// JSON array of feature keys, e.g. `["sso","audit_export"]`.
+    pub features: String,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,27 @@
+//! sea-orm entities for Patchbay.
+//!
+//! Written in sea-orm's compact entity format so they read like the schema in
+//! `migration/`; keep the two in step. Ids are UUIDv7 strings (portable across
+//! SQLite and PostgreSQL, sortable by creation time), times are UTC.
+
+pub mod audit_chain_head;
+pub mod audit_event;
+pub mod edition;
+pub mod invitation;
+pub mod login_failure;
+pub mod membership;
+pub mod session;
+pub mod tenant;
+pub mod user;
+
+pub mod prelude {
+    pub use super::audit_chain_head::Entity as AuditChainHead;
+    pub use super::audit_event::Entity as AuditEvent;
+    pub use super::edition::Entity as Edition;
+    pub use super::invitation::Entity as Invitation;
+    pub use super::login_failure::Entity as LoginFailure;
+    pub use super::membership::Entity as Membership;
+    pub use super::session::Entity as Session;
+    pub use super::tenant::Entity as Tenant;
+    pub use super::user::Entity as User;
+}

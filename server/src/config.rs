@@ -1,0 +1,177 @@
+//! Layered configuration: built-in defaults < optional TOML file < `PATCHBAY_*` environment.
+use std::fmt;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Config {
+    /// `development` or `production`.
+    pub env: String,
+    pub database_url: String,
+    pub bind: String,
+    /// Externally visible base URL (links in e-mail, cookie `Secure`, CSRF origin).
+    pub public_url: Option<String>,
+    /// Encrypts secrets at rest and signs things; required in production.
+    #[serde(skip_serializing)]
+    pub secret_key: Option<SecretString>,
+    #[serde(skip_serializing)]
+    pub smtp_url: Option<SecretString>,
+    pub smtp_from: String,
+    /// Password of the demo users created by `seed-demo`.
+    #[serde(skip_serializing)]
+    pub demo_password: Option<SecretString>,
+    /// `text` (default) or `json`.
+    pub log_format: String,
+    /// Where the built site (pkg/, public assets) lives.
+    pub site_root: String,
+    pub db_max_connections: u32,
+    /// Session lifetime without activity, in hours.
+    pub session_idle_hours: i64,
+}
+
+/// The site directory of this build (cargo-leptos writes it under the workspace target dir).
+fn default_site_root() -> String {
+    if let Ok(root) = std::env::var("LEPTOS_SITE_ROOT") {
+        return root;
+    }
+    let built = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site");
+    if std::path::Path::new(built).exists() {
+        built.to_string()
+    } else {
+        "target/site".to_string()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            env: "development".into(),
+            database_url: "sqlite://data/patchbay.db?mode=rwc".into(),
+            bind: "127.0.0.1:3000".into(),
+            public_url: None,
+            secret_key: None,
+            smtp_url: None,
+            smtp_from: "Patchbay <no-reply@patchbay.example>".into(),
+            demo_password: None,
+            log_format: "text".into(),
+            site_root: default_site_root(),
+            db_max_connections: 10,
+            session_idle_hours: 12,
+        }
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("[redacted]"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |s: &Option<SecretString>| if s.is_some() { "[redacted]" } else { "unset" };
+        f.debug_struct("Config")
+            .field("env", &self.env)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url)
+            .field("secret_key", &set(&self.secret_key))
+            .field("smtp_url", &set(&self.smtp_url))
+            .field("smtp_from", &self.smtp_from)
+            .field("demo_password", &set(&self.demo_password))
+            .field("log_format", &self.log_format)
+            .field("site_root", &self.site_root)
+            .field("db_max_connections", &self.db_max_connections)
+            .field("session_idle_hours", &self.session_idle_hours)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Load defaults, then the TOML file (if given), then `PATCHBAY_*` variables.
+    pub fn load(file: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            fig = fig.merge(Toml::file(path));
+        }
+        let cfg: Config = fig.merge(Env::prefixed("PATCHBAY_")).extract()?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.env == "development" || self.env == "production",
+            "PATCHBAY_ENV must be development or production"
+        );
+        if self.is_production() {
+            match &self.secret_key {
+                Some(k) if k.expose_secret().len() >= 32 => {}
+                _ => anyhow::bail!("PATCHBAY_SECRET_KEY (at least 32 characters) is required when PATCHBAY_ENV=production"),
+            }
+        }
+        self.bind
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| anyhow::anyhow!("PATCHBAY_BIND={} is not an address:port ({e})", self.bind))?;
+        Ok(())
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == "production"
+    }
+
+    /// The public URL, defaulting to the bind address.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let cfg = Config {
+            database_url: "postgres://app:hunter2@db/patchbay".into(),
+            secret_key: Some("s3cret-s3cret-s3cret-s3cret-s3cret".into()),
+            smtp_url: Some("smtp://u:pw@mail".into()),
+            ..Config::default()
+        };
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!shown.contains("pw@mail"), "{shown}");
+    }
+
+    #[test]
+    fn production_requires_a_secret_key() {
+        let cfg = Config { env: "production".into(), ..Config::default() };
+        assert!(cfg.validate().is_err());
+        let cfg = Config { env: "production".into(), secret_key: Some("x".repeat(40).into()), ..Config::default() };
+        assert!(cfg.validate().is_ok());
+    }
+
+    #[test]
+    fn bad_bind_address_is_refused() {
+        let cfg = Config { bind: "nowhere".into(), ..Config::default() };
+        assert!(cfg.validate().is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! The `patchbay` server: configuration, HTTP plumbing and background work around the app.
+pub mod config;
+pub mod csrf;
+pub mod exports;
+pub mod metrics;
+pub mod startup;
+pub mod telemetry;
+pub mod workers;

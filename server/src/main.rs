@@ -1,0 +1,133 @@
+//! `patchbay`: serve the app, migrate, seed demo data, verify the audit trail, create admins.
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rand::distributions::{Alphanumeric, DistString};
+use secrecy::ExposeSecret;
+
+use server::config::Config;
+use server::startup::{connect, migrate, Application};
+
+#[derive(Parser)]
+#[command(name = "patchbay", version, about = "Patchbay: private network interconnection, ordered and run in one place")]
+struct Cli {
+    /// TOML configuration file (PATCHBAY_* variables override it).
+    #[arg(long, global = true, env = "PATCHBAY_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app (the default).
+    Serve {
+        /// Serve web traffic only; run no background work in this replica.
+        #[arg(long)]
+        no_workers: bool,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Create the demo tenants and users (changes nothing when they exist).
+    SeedDemo,
+    /// Recompute the audit hash chains; exits non-zero naming the first bad row.
+    VerifyAudit,
+    /// Create a platform administrator (or promote an existing user).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// Environment variable holding the password (a random one is printed when unset).
+        #[arg(long, default_value = "PATCHBAY_ADMIN_PASSWORD")]
+        password_env: String,
+    },
+}
+
+fn random_password() -> String {
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 20)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cfg = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    server::telemetry::init(&cfg.log_format);
+    match run(cli.command.unwrap_or(Command::Serve { no_workers: false }), cfg).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cmd: Command, cfg: Config) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::Serve { no_workers } => {
+            tracing::info!(config = ?cfg, "starting");
+            let app = Application::build(cfg.clone(), !no_workers).await?;
+            println!("Patchbay is listening on {} (bound to port {})", cfg.public_url(), app.port());
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let db = connect(&cfg).await?;
+            migrate(&db).await?;
+            println!("migrations applied");
+        }
+        Command::SeedDemo => {
+            let db = connect(&cfg).await?;
+            migrate(&db).await?;
+            let (password, generated) = match &cfg.demo_password {
+                Some(p) => (p.expose_secret().to_string(), false),
+                None => (random_password(), true),
+            };
+            let report = app::seed::seed_demo(&db, &password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if report.created_users.is_empty() && report.created_tenants.is_empty() {
+                println!("demo data already present: nothing changed");
+            } else {
+                println!("demo data created: tenants {:?}, users {:?}", report.created_tenants, report.created_users);
+                if generated {
+                    println!("demo password (generated; set PATCHBAY_DEMO_PASSWORD to choose one): {password}");
+                }
+            }
+        }
+        Command::VerifyAudit => {
+            let db = connect(&cfg).await?;
+            let v = app::audit::ssr::verify(&db).await?;
+            match v.first_bad {
+                None => println!("audit trail intact: {} events in {} chains verified", v.events, v.chains),
+                Some(bad) => {
+                    eprintln!(
+                        "audit trail TAMPERED: first bad event id={} chain={} seq={}: {}",
+                        bad.id, bad.chain, bad.seq, bad.reason
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        Command::CreateAdmin { email, password_env } => {
+            let db = connect(&cfg).await?;
+            migrate(&db).await?;
+            let (password, generated) = match std::env::var(&password_env) {
+                Ok(p) if !p.is_empty() => (p, false),
+                _ => (random_password(), true),
+            };
+            let created = app::seed::create_admin(&db, &email, &password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if created {
+                println!("platform admin {email} created");
+                if generated {
+                    println!("password: {password}");
+                }
+            } else {
+                println!("{email} existed and is now a platform admin (password unchanged)");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

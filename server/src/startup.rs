@@ -1,0 +1,210 @@
+//! Building and running the application: database, migrations, router, listener.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use migration::MigratorTrait;
+use secrecy::ExposeSecret;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use app::auth::session_store::DbSessionStore;
+use app::mail::Mailer;
+use app::state::{AppSettings, AppState};
+use app::{shell, App};
+use migration::Migrator;
+
+use crate::config::Config;
+
+/// Connect to the database (creating the SQLite file's folder when needed).
+pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
+    if cfg.is_sqlite() {
+        if let Some(path) = cfg.database_url.strip_prefix("sqlite://").and_then(|p| p.split('?').next()) {
+            if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+    }
+    let mut opts = ConnectOptions::new(cfg.database_url.clone());
+    opts.max_connections(cfg.db_max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+        });
+    Ok(Database::connect(opts).await?)
+}
+
+/// Apply pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await?;
+    Ok(())
+}
+
+pub fn leptos_options(cfg: &Config) -> anyhow::Result<LeptosOptions> {
+    let addr: SocketAddr = cfg.bind.parse()?;
+    Ok(LeptosOptions::builder()
+        .output_name("patchbay")
+        .site_root(cfg.site_root.clone())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .env(if cfg.is_production() { leptos_config::Env::PROD } else { leptos_config::Env::DEV })
+        .build())
+}
+
+pub fn app_state(cfg: &Config, db: DatabaseConnection) -> anyhow::Result<AppState> {
+    let mailer = match &cfg.smtp_url {
+        Some(url) => Some(Mailer::from_url(url.expose_secret(), &cfg.smtp_from).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    Ok(AppState {
+        db,
+        leptos_options: leptos_options(cfg)?,
+        settings: Arc::new(AppSettings { public_url: cfg.public_url(), ..AppSettings::default() }),
+        mailer,
+    })
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> axum::response::Response {
+    if let Err(e) = state.db.ping().await {
+        tracing::warn!(error = %e, "readiness: database unreachable");
+        return (http::StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response();
+    }
+    match Migrator::get_pending_migrations(&state.db).await {
+        Ok(p) if p.is_empty() => "ready".into_response(),
+        Ok(p) => (http::StatusCode::SERVICE_UNAVAILABLE, format!("{} migrations pending", p.len())).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: migration status unknown");
+            (http::StatusCode::SERVICE_UNAVAILABLE, "migration status unknown").into_response()
+        }
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState, cfg: &Config) -> Router {
+    let options = state.leptos_options.clone();
+    let routes = generate_route_list(App);
+    let https = cfg.public_url().starts_with("https://");
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name("patchbay_session")
+        .with_secure(https)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(cfg.session_idle_hours)));
+    let ctx_state = state.clone();
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &Request| {
+            let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| req.uri().path().to_owned());
+            let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                route = %route,
+                request_id = %request_id,
+                status = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+                tenant_id = tracing::field::Empty,
+                user_id = tracing::field::Empty,
+            )
+        })
+        .on_response(|res: &http::Response<_>, latency: Duration, span: &tracing::Span| {
+            span.record("status", res.status().as_u16());
+            span.record("latency_ms", latency.as_millis() as u64);
+            tracing::info!(parent: span, "response");
+        });
+    crate::metrics::handle();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::render))
+        .route("/exports/audit.jsonl", get(crate::exports::jsonl))
+        .route("/exports/audit.manifest.json", get(crate::exports::manifest))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(ctx_state.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::csrf::guard))
+        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    pub state: AppState,
+    workers: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Application {
+    /// Connect, migrate, bind. `workers`: run background housekeeping in this process.
+    pub async fn build(cfg: Config, workers: bool) -> anyhow::Result<Self> {
+        let db = connect(&cfg).await?;
+        migrate(&db).await?;
+        let state = app_state(&cfg, db)?;
+        let listener = tokio::net::TcpListener::bind(&cfg.bind).await?;
+        let router = router(state.clone(), &cfg);
+        let workers = workers.then(|| crate::workers::spawn(state.clone(), Duration::from_secs(60)));
+        Ok(Self { listener, router, state, workers })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serve until SIGINT/SIGTERM, then finish in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let res = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await;
+        if let Some(w) = self.workers {
+            w.abort();
+        }
+        res
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
