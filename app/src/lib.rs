@@ -57,15 +57,15 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invite/:token") view=auth::pages::InvitePage ssr=SsrMode::Async/>
                 <Route path=path!("/") view=auth::pages::RootRedirect ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=components::layout::AppShell ssr=SsrMode::Async>
-                    <Route path=path!("/portal") view=home::pages::PortalHome/>
-                    <Route path=path!("/portal/team") view=team::pages::PortalTeamPage/>
-                    <Route path=path!("/portal/audit") view=audit::pages::AuditPage/>
-                    <Route path=path!("/console") view=home::pages::ConsoleHome/>
-                    <Route path=path!("/console/tenants") view=tenants::pages::TenantsPage/>
-                    <Route path=path!("/console/tenants/:id") view=tenants::pages::TenantDetailPage/>
-                    <Route path=path!("/console/audit") view=audit::pages::AuditPage/>
-                    <Route path=path!("/studio") view=home::pages::StudioHome/>
-                    <Route path=path!("/account/sessions") view=auth::pages::SessionsPage/>
+                    <Route path=path!("/portal") view=home::pages::PortalHome ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/team") view=team::pages::PortalTeamPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/audit") view=audit::pages::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console") view=home::pages::ConsoleHome ssr=SsrMode::Async/>
+                    <Route path=path!("/console/tenants") view=tenants::pages::TenantsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/tenants/:id") view=tenants::pages::TenantDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/audit") view=audit::pages::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/studio") view=home::pages::StudioHome ssr=SsrMode::Async/>
+                    <Route path=path!("/account/sessions") view=auth::pages::SessionsPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

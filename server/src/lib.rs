@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The `patchbay` server: configuration, HTTP plumbing and background work around the app.
 pub mod config;
 pub mod csrf;

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! `patchbay`: serve the app, migrate, seed demo data, verify the audit trail, create admins.
 use std::path::PathBuf;
 use std::process::ExitCode;

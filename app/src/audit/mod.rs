@@ -85,12 +85,23 @@ pub struct AuditPage {
 
 pub const PAGE_SIZE: u64 = 50;
 
+/// One page of the audit trail. The filter's fields are flat arguments so the
+/// explorer's plain GET form and API clients can send them as they are.
 #[server(endpoint = "audit/list")]
-pub async fn list_audit(filter: AuditFilter) -> Result<AuditPage, AppError> {
+pub async fn list_audit(
+    tenant: Option<String>,
+    actor: Option<String>,
+    action: Option<String>,
+    resource: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    before: Option<i64>,
+) -> Result<AuditPage, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
     respond(
         async {
             let ctx = require(Perm::AuditView).await?;
+            let filter = AuditFilter { tenant, actor, action, resource, from, to, before };
             ssr::check_filter(&filter)?;
             let scope = if ctx.user.is_platform_admin { None } else { Some(ctx.tenant()?.id.clone()) };
             let mut rows = ssr::query(ctx.db(), scope.as_deref(), &filter, PAGE_SIZE + 1, None).await?;

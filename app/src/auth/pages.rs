@@ -67,6 +67,8 @@ pub fn RootRedirect() -> impl IntoView {
                             }
                             _ => "/login",
                         };
+                        #[cfg(feature = "ssr")]
+                        leptos_axum::redirect(path);
                         view! { <Redirect path=path/> }
                     })
             }}

@@ -347,7 +347,13 @@ pub fn home_path(is_platform_admin: bool, role: Option<Role>) -> &'static str {
 
 /// Only local paths may be redirect targets.
 pub fn safe_next(next: Option<String>) -> Option<String> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/api/"))
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.starts_with("/api/")
+            && n.len() <= 2000
+            && n.chars().all(|c| c.is_ascii_graphic() && c != '\\')
+    })
 }
 
 async fn failures_since(db: &DatabaseConnection, col: login_failure::Column, value: &str, window: Duration) -> Result<u64, AppError> {

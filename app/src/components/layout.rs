@@ -89,6 +89,9 @@ pub fn AppShell() -> impl IntoView {
                         Ok(None) | Err(crate::error::AppError::Unauthorized) => {
                             let next = location.pathname.get_untracked();
                             let path = format!("/login?next={}", crate::audit::urlencode(&next));
+                            // Without JavaScript the server answers with the redirect itself.
+                            #[cfg(feature = "ssr")]
+                            leptos_axum::redirect(&path);
                             view! { <Redirect path=path/> }.into_any()
                         }
                         Err(e) => view! { <div class="p-8"><ErrorBox err=e/></div> }.into_any(),

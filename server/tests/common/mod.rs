@@ -1,0 +1,221 @@
+//! Test support: start the real app on 127.0.0.1 against a fresh database
+//! (a SQLite file in a temp dir, or a new PostgreSQL database per test when
+//! `PATCHBAY_TEST_DATABASE=postgres`), HTTP clients with cookie jars, and a
+//! real SMTP listener that keeps what it receives.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use app::state::AppState;
+use server::config::Config;
+use server::startup::Application;
+
+pub const PASSWORD: &str = "demo-password-for-tests";
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub database_url: String,
+    pub mail: Option<MailSink>,
+    _dir: tempfile::TempDir,
+}
+
+/// Which database the tests run on.
+pub fn backend() -> &'static str {
+    match std::env::var("PATCHBAY_TEST_DATABASE").as_deref() {
+        Ok("postgres") => "postgres",
+        _ => "sqlite",
+    }
+}
+
+async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
+    if backend() == "postgres" {
+        let admin = std::env::var("PATCHBAY_TEST_POSTGRES_URL")
+            .expect("PATCHBAY_TEST_DATABASE=postgres needs PATCHBAY_TEST_POSTGRES_URL");
+        let name = format!("patchbay_t_{}", uuid::Uuid::new_v4().simple());
+        let conn = Database::connect(&admin).await.expect("connect to PostgreSQL");
+        conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+        conn.close().await.ok();
+        let mut url = url::Url::parse(&admin).expect("postgres url");
+        url.set_path(&name);
+        url.to_string()
+    } else {
+        format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display())
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(false).await
+}
+
+/// Start the app; `with_mail` also starts an SMTP listener and points the app at it.
+pub async fn spawn_app_with(with_mail: bool) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database_url(&dir).await;
+    let mail = if with_mail { Some(MailSink::start().await) } else { None };
+    // Reserve a port so the public URL (links, CSRF origin) is right.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+    let cfg = Config {
+        database_url: database_url.clone(),
+        bind: format!("127.0.0.1:{port}"),
+        public_url: Some(format!("http://127.0.0.1:{port}")),
+        smtp_url: mail.as_ref().map(|m| format!("smtp://127.0.0.1:{}", m.port).into()),
+        site_root: dir.path().display().to_string(),
+        db_max_connections: 5,
+        ..Config::default()
+    };
+    let app = Application::build(cfg, false).await.expect("build app");
+    let state = app.state.clone();
+    tokio::spawn(app.run_until_stopped());
+    app::seed::seed_demo(&state.db, PASSWORD).await.expect("seed demo data");
+    TestApp { base: format!("http://127.0.0.1:{port}"), state, database_url, mail, _dir: dir }
+}
+
+/// A browser-like client: cookie jar, same-origin `Origin`, no redirect following.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub location: Option<String>,
+}
+
+impl Reply {
+    pub fn error_kind(&self) -> Option<String> {
+        self.body.as_object().and_then(|o| o.keys().next().cloned())
+    }
+}
+
+impl TestApp {
+    pub fn client(&self) -> Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("origin", self.base.parse().expect("origin"));
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .expect("client");
+        Client { http, base: self.base.clone() }
+    }
+
+    /// A client signed in as `email` with the demo password.
+    pub async fn login(&self, email: &str) -> Client {
+        let c = self.client();
+        let r = c.call("login", &[("email", email), ("password", PASSWORD)]).await;
+        assert!(r.status.is_success() || r.status.is_redirection(), "login {email}: {} {}", r.status, r.body);
+        c
+    }
+}
+
+impl Client {
+    /// Call a server function the way the hydrated app does (JSON answer).
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Reply {
+        let res = self
+            .http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status();
+        let location = res.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = res.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply { status, body, location }
+    }
+
+    /// Submit a form the way a browser without JavaScript does.
+    pub async fn post_form(&self, endpoint: &str, form: &[(&str, &str)], referer: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("referer", format!("{}{referer}", self.base))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// A minimal SMTP server that accepts every message and keeps its raw text.
+#[derive(Clone)]
+pub struct MailSink {
+    pub port: u16,
+    pub messages: Arc<Mutex<Vec<String>>>,
+}
+
+impl MailSink {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("smtp bind");
+        let port = listener.local_addr().expect("addr").port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let store = messages.clone();
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let (r, mut w) = sock.into_split();
+                    let mut lines = BufReader::new(r).lines();
+                    let _ = w.write_all(b"220 test-smtp ready\r\n").await;
+                    let mut data: Option<String> = None;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if let Some(buf) = data.as_mut() {
+                            if line == "." {
+                                store.lock().expect("mail lock").push(std::mem::take(buf));
+                                data = None;
+                                let _ = w.write_all(b"250 queued\r\n").await;
+                            } else {
+                                buf.push_str(line.strip_prefix('.').unwrap_or(&line));
+                                buf.push('\n');
+                            }
+                            continue;
+                        }
+                        let cmd = line.to_ascii_uppercase();
+                        let reply: &[u8] = if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
+                            b"250-test-smtp\r\n250 8BITMIME\r\n"
+                        } else if cmd.starts_with("DATA") {
+                            data = Some(String::new());
+                            b"354 go ahead\r\n"
+                        } else if cmd.starts_with("QUIT") {
+                            let _ = w.write_all(b"221 bye\r\n").await;
+                            break;
+                        } else {
+                            b"250 ok\r\n"
+                        };
+                        let _ = w.write_all(reply).await;
+                    }
+                });
+            }
+        });
+        Self { port, messages }
+    }
+
+    /// Messages received so far, with quoted-printable soft breaks undone.
+    pub fn received(&self) -> Vec<String> {
+        self.messages
+            .lock()
+            .expect("mail lock")
+            .iter()
+            .map(|m| m.replace("=\n", "").replace("=3D", "="))
+            .collect()
+    }
+}
