@@ -448,6 +448,20 @@ async fn forms_work_without_javascript() {
     let html = home.text().await.unwrap();
     assert!(html.contains("Acme Networks"), "server-rendered portal");
     assert!(html.contains("Team members"));
+    // A plain-form invitation shows its link on the reloaded page.
+    let admin = app.client();
+    let res = admin.post_form("login", &[("email", "tenant_admin@acme.example"), ("password", PASSWORD)], "/login").await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let acme = tenant_id(&app, "acme").await;
+    let res = admin
+        .post_form("team/invite", &[("tenant_id", &acme), ("email", "nojs@acme.example"), ("role", "member")], "/portal/team")
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let page = admin.get("/portal/team").await.text().await.unwrap();
+    assert!(page.contains("Invitation created for nojs@acme.example"), "{page}");
+    let again = admin.get("/portal/team").await.text().await.unwrap();
+    assert!(!again.contains("Invitation created"), "the message is shown once");
+
     // Signed-out visitors are sent to sign-in.
     let res = app.client().get("/console/tenants").await;
     assert!(res.status().is_redirection(), "{}", res.status());

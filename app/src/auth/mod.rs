@@ -233,6 +233,19 @@ pub async fn accept_invitation(token: String, display_name: String, password: St
     )
 }
 
+/// A one-time message left for the next page (no-JavaScript form posts).
+#[server(endpoint = "flash")]
+pub async fn take_flash() -> Result<Option<String>, AppError> {
+    use ssr::*;
+    respond(
+        async {
+            let session = session().await?;
+            session.remove::<String>(KEY_FLASH).await.map_err(|e| AppError::internal("session", e))
+        }
+        .await,
+    )
+}
+
 #[cfg(feature = "ssr")]
 fn respond_public<T>(r: Result<T, AppError>) -> Result<T, AppError> {
     ssr::respond(r)

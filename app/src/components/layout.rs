@@ -5,7 +5,7 @@ use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_location;
 
 use crate::auth::permissions::Perm;
-use crate::auth::{get_viewer, Viewer};
+use crate::auth::{get_viewer, take_flash, Viewer};
 use crate::components::ui::*;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -75,6 +75,8 @@ pub fn faces(v: &Viewer) -> Vec<(&'static str, &'static str, Face)> {
 #[component]
 pub fn AppShell() -> impl IntoView {
     let viewer = Resource::new(|| (), |_| get_viewer());
+    // Created once per page load: a message left by a plain (no-JavaScript) form post.
+    let flash = Resource::new(|| (), |_| take_flash());
     let location = use_location();
     view! {
         <Suspense fallback=|| view! { <Loading/> }>
@@ -84,7 +86,7 @@ pub fn AppShell() -> impl IntoView {
                     .map(|res| match res {
                         Ok(Some(v)) => {
                             provide_context(v.clone());
-                            view! { <Frame viewer=v/> }.into_any()
+                            view! { <Frame viewer=v flash=flash/> }.into_any()
                         }
                         Ok(None) | Err(crate::error::AppError::Unauthorized) => {
                             let next = location.pathname.get_untracked();
@@ -104,7 +106,7 @@ pub fn AppShell() -> impl IntoView {
 const THEME_TOGGLE: &str = "var d=document.documentElement.classList.toggle('dark');try{localStorage.setItem('patchbay-theme',d?'dark':'light')}catch(e){}";
 
 #[component]
-fn Frame(viewer: Viewer) -> impl IntoView {
+fn Frame(viewer: Viewer, flash: Resource<Result<Option<String>, crate::error::AppError>>) -> impl IntoView {
     let location = use_location();
     let v = viewer.clone();
     let face = Memo::new(move |_| Face::of(&location.pathname.get()));
@@ -226,6 +228,15 @@ fn Frame(viewer: Viewer) -> impl IntoView {
                                 </Alert>
                             }
                         })}
+                    <Suspense fallback=|| ()>
+                        {move || {
+                            flash
+                                .get()
+                                .and_then(|f| f.ok())
+                                .flatten()
+                                .map(|m| view! { <Alert tone="success">{m}</Alert> })
+                        }}
+                    </Suspense>
                     <Outlet/>
                 </main>
             </div>

@@ -139,16 +139,3 @@ pub async fn revoke_invitation(tenant_id: String, invitation_id: String) -> Resu
         .await,
     )
 }
-
-/// A one-time message left for the next page (no-JavaScript form posts).
-#[server(endpoint = "flash")]
-pub async fn take_flash() -> Result<Option<String>, AppError> {
-    use crate::auth::ssr::*;
-    respond(
-        async {
-            let session = session().await?;
-            session.remove::<String>(KEY_FLASH).await.map_err(|e| AppError::internal("session", e))
-        }
-        .await,
-    )
-}

@@ -47,7 +47,6 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
         },
         |(id, ..)| list_team(id),
     );
-    let flash = Resource::new(|| (), |_| take_flash());
     let invite_err = action_error(invite);
     let row_errors = Signal::derive(move || {
         [action_error(role), action_error(disable), action_error(remove), action_error(signout), action_error(revoke)]
@@ -57,9 +56,6 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
     let signed_out = move || signout.value().get().and_then(|r| r.ok()).map(|n| format!("Ended {n} session(s)."));
 
     view! {
-        <Suspense fallback=|| ()>
-            {move || flash.get().and_then(|f| f.ok()).flatten().map(|m| view! { <Alert tone="success">{m}</Alert> })}
-        </Suspense>
         {move || {
             invite
                 .value()
@@ -99,15 +95,22 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
                                             <h2 class="mb-3 text-sm font-semibold">
                                                 {format!("Members ({count} of {} allowed)", t.max_users)}
                                             </h2>
-                                            <Table headers=vec!["Person", "Role", "Status", "Last sign-in", ""]>
-                                                {t.members
-                                                    .into_iter()
-                                                    .map(|m| {
-                                                        let tenant_id = tenant_id.clone();
-                                                        view! { <MemberRowView m=m tenant_id=tenant_id can=can role=role disable=disable remove=remove signout=signout/> }
-                                                    })
-                                                    .collect_view()}
-                                            </Table>
+                                            {if t.members.is_empty() {
+                                                view! { <EmptyState title="No members yet" body="Invite the first tenant admin; they can invite everyone else."/> }.into_any()
+                                            } else {
+                                                view! {
+                                                    <Table headers=vec!["Person", "Role", "Status", "Last sign-in", ""]>
+                                                        {t.members
+                                                            .into_iter()
+                                                            .map(|m| {
+                                                                let tenant_id = tenant_id.clone();
+                                                                view! { <MemberRowView m=m tenant_id=tenant_id can=can role=role disable=disable remove=remove signout=signout/> }
+                                                            })
+                                                            .collect_view()}
+                                                    </Table>
+                                                }
+                                                    .into_any()
+                                            }}
                                         </div>
                                         <div>
                                             <h2 class="mb-3 text-sm font-semibold">"Open invitations"</h2>
