@@ -119,9 +119,7 @@ impl FromServerFnError for AppError {
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
         match err.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                AppError::Conflict("That already exists.".into())
-            }
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict("That already exists.".into()),
             Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
                 AppError::Conflict("That refers to something that does not exist.".into())
             }
@@ -144,8 +142,7 @@ impl From<sea_orm::TransactionError<AppError>> for AppError {
 impl axum::response::IntoResponse for AppError {
     /// REST and plain routes render errors as RFC 9457 problem+json.
     fn into_response(self) -> axum::response::Response {
-        let status = http::StatusCode::from_u16(self.status())
-            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let status = http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         let mut body = serde_json::json!({
             "type": format!("https://patchbay.example/problems/{}", self.kind()),
             "title": status.canonical_reason().unwrap_or("Error"),
@@ -159,11 +156,6 @@ impl axum::response::IntoResponse for AppError {
             AppError::Internal { trace_id } => body["trace_id"] = serde_json::json!(trace_id),
             _ => {}
         }
-        (
-            status,
-            [(http::header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
-        )
-            .into_response()
+        (status, [(http::header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
     }
 }

@@ -1,15 +1,19 @@
 //! Built-in editions, the demo tenants and platform administrators.
 use chrono::Utc;
 use entity::{edition, membership, tenant, user};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+};
 
-use crate::audit::ssr::{record, Actor, NewEvent};
+use crate::audit::ssr::{Actor, NewEvent, record};
 use crate::auth::permissions::Role;
 use crate::auth::ssr::{hash_password, new_id, normalize_email, valid_email};
 use crate::error::AppError;
 
-/// (key, name, rank, max users, max active services, features)
-const EDITIONS: [(&str, &str, i32, i32, i32, &[&str]); 3] = [
+/// A built-in edition: (key, name, rank, max users, max active services, features).
+type EditionSpec = (&'static str, &'static str, i32, i32, i32, &'static [&'static str]);
+
+const EDITIONS: [EditionSpec; 3] = [
     ("free", "Free", 1, 5, 2, &[]),
     ("standard", "Standard", 2, 50, 25, &["audit_export", "webhooks"]),
     ("enterprise", "Enterprise", 3, 1000, 500, &["audit_export", "webhooks", "sso", "approvals", "config_studio"]),
@@ -44,7 +48,12 @@ pub async fn ensure_editions(db: &DatabaseConnection) -> Result<Vec<(String, Str
     Ok(out)
 }
 
-async fn ensure_tenant(db: &DatabaseConnection, slug: &str, name: &str, edition_id: &str) -> Result<(String, bool), AppError> {
+async fn ensure_tenant(
+    db: &DatabaseConnection,
+    slug: &str,
+    name: &str,
+    edition_id: &str,
+) -> Result<(String, bool), AppError> {
     if let Some(t) = tenant::Entity::find().filter(tenant::Column::Slug.eq(slug)).one(db).await? {
         return Ok((t.id, false));
     }
@@ -64,13 +73,30 @@ async fn ensure_tenant(db: &DatabaseConnection, slug: &str, name: &str, edition_
     }
     .insert(&txn)
     .await?;
-    record(&txn, NewEvent::platform(Actor::system("seed"), "tenant.created", "tenant", Some(id.clone()), true, serde_json::json!({"slug": slug, "name": name}))).await?;
+    record(
+        &txn,
+        NewEvent::platform(
+            Actor::system("seed"),
+            "tenant.created",
+            "tenant",
+            Some(id.clone()),
+            true,
+            serde_json::json!({"slug": slug, "name": name}),
+        ),
+    )
+    .await?;
     txn.commit().await?;
     Ok((id, true))
 }
 
 /// Create a user unless the e-mail exists; returns (id, created).
-async fn ensure_user(db: &DatabaseConnection, email: &str, name: &str, hash: &str, platform_admin: bool) -> Result<(String, bool), AppError> {
+async fn ensure_user(
+    db: &DatabaseConnection,
+    email: &str,
+    name: &str,
+    hash: &str,
+    platform_admin: bool,
+) -> Result<(String, bool), AppError> {
     let email = normalize_email(email);
     if let Some(u) = user::Entity::find().filter(user::Column::Email.eq(&email)).one(db).await? {
         return Ok((u.id, false));
@@ -90,12 +116,28 @@ async fn ensure_user(db: &DatabaseConnection, email: &str, name: &str, hash: &st
     .insert(&txn)
     .await?;
     let action = if platform_admin { "platform_admin.created" } else { "user.created" };
-    record(&txn, NewEvent::platform(Actor::system("seed"), action, "user", Some(id.clone()), true, serde_json::json!({"email": email}))).await?;
+    record(
+        &txn,
+        NewEvent::platform(
+            Actor::system("seed"),
+            action,
+            "user",
+            Some(id.clone()),
+            true,
+            serde_json::json!({"email": email}),
+        ),
+    )
+    .await?;
     txn.commit().await?;
     Ok((id, true))
 }
 
-async fn ensure_membership(db: &DatabaseConnection, user_id: &str, tenant_id: &str, role: Role) -> Result<(), AppError> {
+async fn ensure_membership(
+    db: &DatabaseConnection,
+    user_id: &str,
+    tenant_id: &str,
+    role: Role,
+) -> Result<(), AppError> {
     let exists = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
         .filter(membership::Column::TenantId.eq(tenant_id))
@@ -112,7 +154,18 @@ async fn ensure_membership(db: &DatabaseConnection, user_id: &str, tenant_id: &s
         }
         .insert(&txn)
         .await?;
-        record(&txn, NewEvent::tenant(tenant_id, Actor::system("seed"), "user.added", "user", Some(user_id.into()), serde_json::json!({"role": role.as_str()}))).await?;
+        record(
+            &txn,
+            NewEvent::tenant(
+                tenant_id,
+                Actor::system("seed"),
+                "user.added",
+                "user",
+                Some(user_id.into()),
+                serde_json::json!({"role": role.as_str()}),
+            ),
+        )
+        .await?;
         txn.commit().await?;
     }
     Ok(())
@@ -178,7 +231,18 @@ pub async fn create_admin(db: &DatabaseConnection, email: &str, password: &str) 
         am.is_platform_admin = Set(true);
         am.disabled = Set(false);
         am.update(&txn).await?;
-        record(&txn, NewEvent::platform(Actor::system("cli"), "platform_admin.granted", "user", Some(id), true, serde_json::json!({"email": email}))).await?;
+        record(
+            &txn,
+            NewEvent::platform(
+                Actor::system("cli"),
+                "platform_admin.granted",
+                "user",
+                Some(id),
+                true,
+                serde_json::json!({"email": email}),
+            ),
+        )
+        .await?;
         txn.commit().await?;
         return Ok(false);
     }

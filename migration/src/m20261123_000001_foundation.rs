@@ -51,9 +51,7 @@ impl MigrationTrait for Migration {
                 .col(ts(Tenants::CreatedAt))
                 .col(ts(Tenants::UpdatedAt))
                 .foreign_key(
-                    ForeignKey::create()
-                        .from(Tenants::Table, Tenants::EditionId)
-                        .to(Editions::Table, Editions::Id),
+                    ForeignKey::create().from(Tenants::Table, Tenants::EditionId).to(Editions::Table, Editions::Id),
                 )
                 .to_owned(),
         )
@@ -131,19 +129,11 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create()
-                .name("ix_sessions_user")
-                .table(Sessions::Table)
-                .col(Sessions::UserId)
-                .to_owned(),
+            Index::create().name("ix_sessions_user").table(Sessions::Table).col(Sessions::UserId).to_owned(),
         )
         .await?;
         m.create_index(
-            Index::create()
-                .name("ix_sessions_expires")
-                .table(Sessions::Table)
-                .col(Sessions::ExpiresAt)
-                .to_owned(),
+            Index::create().name("ix_sessions_expires").table(Sessions::Table).col(Sessions::ExpiresAt).to_owned(),
         )
         .await?;
 
@@ -173,13 +163,7 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(LoginFailures::Table)
-                .col(
-                    ColumnDef::new(LoginFailures::Id)
-                        .big_integer()
-                        .not_null()
-                        .auto_increment()
-                        .primary_key(),
-                )
+                .col(ColumnDef::new(LoginFailures::Id).big_integer().not_null().auto_increment().primary_key())
                 .col(text(LoginFailures::Email))
                 .col(text(LoginFailures::Ip))
                 .col(ts(LoginFailures::At))
@@ -218,13 +202,7 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(AuditEvents::Table)
-                .col(
-                    ColumnDef::new(AuditEvents::Id)
-                        .big_integer()
-                        .not_null()
-                        .auto_increment()
-                        .primary_key(),
-                )
+                .col(ColumnDef::new(AuditEvents::Id).big_integer().not_null().auto_increment().primary_key())
                 .col(ColumnDef::new(AuditEvents::Chain).string_len(64).not_null())
                 .col(ColumnDef::new(AuditEvents::Seq).big_integer().not_null())
                 .col(text(AuditEvents::At))

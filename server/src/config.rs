@@ -1,8 +1,8 @@
 //! Layered configuration: built-in defaults < optional TOML file < `PATCHBAY_*` environment.
 use std::fmt;
 
-use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -39,11 +39,7 @@ fn default_site_root() -> String {
         return root;
     }
     let built = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site");
-    if std::path::Path::new(built).exists() {
-        built.to_string()
-    } else {
-        "target/site".to_string()
-    }
+    if std::path::Path::new(built).exists() { built.to_string() } else { "target/site".to_string() }
 }
 
 impl Default for Config {
@@ -116,7 +112,9 @@ impl Config {
         if self.is_production() {
             match &self.secret_key {
                 Some(k) if k.expose_secret().len() >= 32 => {}
-                _ => anyhow::bail!("PATCHBAY_SECRET_KEY (at least 32 characters) is required when PATCHBAY_ENV=production"),
+                _ => anyhow::bail!(
+                    "PATCHBAY_SECRET_KEY (at least 32 characters) is required when PATCHBAY_ENV=production"
+                ),
             }
         }
         self.bind
@@ -131,11 +129,7 @@ impl Config {
 
     /// The public URL, defaulting to the bind address.
     pub fn public_url(&self) -> String {
-        self.public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.bind))
-            .trim_end_matches('/')
-            .to_string()
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind)).trim_end_matches('/').to_string()
     }
 
     pub fn is_sqlite(&self) -> bool {

@@ -5,7 +5,7 @@
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::{header, Method};
+use http::{Method, header};
 
 use app::error::AppError;
 use app::state::AppState;
@@ -34,7 +34,12 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     }
     let h = req.headers();
     let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok());
-    if allowed(&state.settings.public_url, get(header::HOST.as_str()), get(header::ORIGIN.as_str()), get("sec-fetch-site")) {
+    if allowed(
+        &state.settings.public_url,
+        get(header::HOST.as_str()),
+        get(header::ORIGIN.as_str()),
+        get("sec-fetch-site"),
+    ) {
         next.run(req).await
     } else {
         tracing::warn!(origin = ?get("origin"), "cross-site request refused");

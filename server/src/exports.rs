@@ -5,8 +5,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tower_sessions::Session;
 
-use app::audit::ssr::{query, record, NewEvent};
 use app::audit::AuditFilter;
+use app::audit::ssr::{NewEvent, query, record};
 use app::auth::permissions::Perm;
 use app::auth::ssr::context_from_session;
 use app::error::AppError;
@@ -41,7 +41,15 @@ async fn build(state: &AppState, session: &Session, q: ExportQuery) -> Result<Ex
         return Err(AppError::forbidden());
     }
     let scope = if ctx.user.is_platform_admin { None } else { Some(ctx.tenant()?.id.clone()) };
-    let filter = AuditFilter { tenant: q.tenant, actor: q.actor, action: q.action, resource: q.resource, from: q.from, to: q.to, before: None };
+    let filter = AuditFilter {
+        tenant: q.tenant,
+        actor: q.actor,
+        action: q.action,
+        resource: q.resource,
+        from: q.from,
+        to: q.to,
+        before: None,
+    };
     app::audit::ssr::check_filter(&filter)?;
     let mut rows = query(&state.db, scope.as_deref(), &filter, MAX_EVENTS, Some(q.upto)).await?;
     rows.reverse();
@@ -66,8 +74,16 @@ pub async fn jsonl(State(state): State<AppState>, session: Session, Query(q): Qu
         Ok(e) => {
             let ctx = context_from_session(&state, &session).await.ok().flatten();
             if let Some(ctx) = ctx {
-                let mut ev = NewEvent::platform(ctx.actor(), "audit.exported", "audit", None, true, serde_json::json!({"events": e.events, "upto": e.upto}));
-                ev.tenant_id = if ctx.user.is_platform_admin { None } else { ctx.tenant.as_ref().map(|t| t.id.clone()) };
+                let mut ev = NewEvent::platform(
+                    ctx.actor(),
+                    "audit.exported",
+                    "audit",
+                    None,
+                    true,
+                    serde_json::json!({"events": e.events, "upto": e.upto}),
+                );
+                ev.tenant_id =
+                    if ctx.user.is_platform_admin { None } else { ctx.tenant.as_ref().map(|t| t.id.clone()) };
                 if let Err(err) = record(&state.db, ev).await {
                     return err.into_response();
                 }

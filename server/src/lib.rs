@@ -3,6 +3,7 @@
 pub mod config;
 pub mod csrf;
 pub mod exports;
+pub mod fn_status;
 pub mod metrics;
 pub mod startup;
 pub mod telemetry;

@@ -8,10 +8,14 @@ use rand::distributions::{Alphanumeric, DistString};
 use secrecy::ExposeSecret;
 
 use server::config::Config;
-use server::startup::{connect, migrate, Application};
+use server::startup::{Application, connect, migrate};
 
 #[derive(Parser)]
-#[command(name = "patchbay", version, about = "Patchbay: private network interconnection, ordered and run in one place")]
+#[command(
+    name = "patchbay",
+    version,
+    about = "Patchbay: private network interconnection, ordered and run in one place"
+)]
 struct Cli {
     /// TOML configuration file (PATCHBAY_* variables override it).
     #[arg(long, global = true, env = "PATCHBAY_CONFIG")]

@@ -3,14 +3,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 use migration::MigratorTrait;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use secrecy::ExposeSecret;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -20,19 +20,18 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use app::auth::session_store::DbSessionStore;
 use app::mail::Mailer;
 use app::state::{AppSettings, AppState};
-use app::{shell, App};
+use app::{App, shell};
 use migration::Migrator;
 
 use crate::config::Config;
 
 /// Connect to the database (creating the SQLite file's folder when needed).
 pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
-    if cfg.is_sqlite() {
-        if let Some(path) = cfg.database_url.strip_prefix("sqlite://").and_then(|p| p.split('?').next()) {
-            if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
-        }
+    if cfg.is_sqlite()
+        && let Some(path) = cfg.database_url.strip_prefix("sqlite://").and_then(|p| p.split('?').next())
+        && let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)?;
     }
     let mut opts = ConnectOptions::new(cfg.database_url.clone());
     opts.max_connections(cfg.db_max_connections)
@@ -111,7 +110,11 @@ pub fn router(state: AppState, cfg: &Config) -> Router {
     let ctx_state = state.clone();
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request| {
-            let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| req.uri().path().to_owned());
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_else(|| req.uri().path().to_owned());
             let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
             tracing::info_span!(
                 "request",
@@ -143,6 +146,7 @@ pub fn router(state: AppState, cfg: &Config) -> Router {
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(crate::fn_status::fix_status))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::csrf::guard))
         .layer(axum::middleware::from_fn(crate::metrics::track))

@@ -1,5 +1,5 @@
 //! Logging: human-readable by default, JSON with `PATCHBAY_LOG_FORMAT=json`.
-use tracing_subscriber::{fmt, prelude::*, EnvFilter};
+use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 pub fn init(format: &str) {
     let filter = EnvFilter::try_from_default_env()

@@ -8,6 +8,9 @@ use entity::{membership, tenant, user};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
+/// (server function endpoint, form arguments, roles allowed besides platform admins)
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a [&'a str]);
+
 const ROLES: [&str; 6] = ["tenant_admin", "billing_admin", "operator", "member", "auditor", "support"];
 
 async fn tenant_id(app: &TestApp, slug: &str) -> String {
@@ -55,6 +58,10 @@ async fn sign_in_succeeds_and_fails_clearly() {
     // Unknown account: the same answer.
     let r = c2.call("login", &[("email", "nobody@acme.example"), ("password", "whatever")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Missing arguments are bad input, not a server error.
+    let r = c2.call("login", &[("email", "member@acme.example")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 
     // Empty fields: field errors.
     let r = c2.call("login", &[("email", ""), ("password", "")]).await;
@@ -106,11 +113,15 @@ async fn server_functions_enforce_roles() {
     let ed = editions[0].id.clone();
 
     // (endpoint, args, roles allowed besides platform admins)
-    let cases: Vec<(&str, Vec<(&str, &str)>, &[&str])> = vec![
+    let cases: Vec<Case> = vec![
         ("team/list", vec![("tenant_id", &acme)], &["tenant_admin", "auditor", "support"]),
         ("team/invite", vec![("tenant_id", &acme), ("email", "x@acme.example"), ("role", "member")], &["tenant_admin"]),
         ("team/change_role", vec![("tenant_id", &acme), ("user_id", &support), ("role", "support")], &["tenant_admin"]),
-        ("team/set_disabled", vec![("tenant_id", &acme), ("user_id", &support), ("disabled", "false")], &["tenant_admin"]),
+        (
+            "team/set_disabled",
+            vec![("tenant_id", &acme), ("user_id", &support), ("disabled", "false")],
+            &["tenant_admin"],
+        ),
         ("team/force_sign_out", vec![("tenant_id", &acme), ("user_id", &support)], &["tenant_admin"]),
         ("team/revoke_invitation", vec![("tenant_id", &acme), ("invitation_id", "none")], &["tenant_admin"]),
         ("team/remove", vec![("tenant_id", &acme), ("user_id", "none")], &["tenant_admin"]),
@@ -163,7 +174,9 @@ async fn other_tenants_are_out_of_reach() {
     let globex_admin = app.login("tenant_admin@globex.example").await;
     let acme_admin = app.login("tenant_admin@acme.example").await;
 
-    let invite = acme_admin.call("team/invite", &[("tenant_id", &acme), ("email", "pending@acme.example"), ("role", "member")]).await;
+    let invite = acme_admin
+        .call("team/invite", &[("tenant_id", &acme), ("email", "pending@acme.example"), ("role", "member")])
+        .await;
     assert_eq!(invite.status, StatusCode::OK, "{}", invite.body);
     let inv_id = entity::invitation::Entity::find().one(&app.state.db).await.unwrap().unwrap().id;
 
@@ -182,7 +195,9 @@ async fn other_tenants_are_out_of_reach() {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "globex admin {endpoint}: {}", r.body);
     }
     // Using their own tenant id with another tenant's user or invitation finds nothing.
-    let r = globex_admin.call("team/change_role", &[("tenant_id", &globex), ("user_id", &acme_member), ("role", "member")]).await;
+    let r = globex_admin
+        .call("team/change_role", &[("tenant_id", &globex), ("user_id", &acme_member), ("role", "member")])
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = globex_admin.call("team/revoke_invitation", &[("tenant_id", &globex), ("invitation_id", &inv_id)]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
@@ -190,7 +205,12 @@ async fn other_tenants_are_out_of_reach() {
     let r = acme_admin.call("team/force_sign_out", &[("tenant_id", &globex), ("user_id", &globex_admin_id)]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // Nothing changed.
-    let m = membership::Entity::find().filter(membership::Column::UserId.eq(&acme_member)).one(&app.state.db).await.unwrap().unwrap();
+    let m = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(&acme_member))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(m.role, "member");
     let open = entity::invitation::Entity::find_by_id(inv_id).one(&app.state.db).await.unwrap().unwrap();
     assert!(open.revoked_at.is_none());
@@ -206,7 +226,9 @@ async fn invitation_is_emailed_over_smtp_and_accepted() {
     let app = spawn_app_with(true).await;
     let acme = tenant_id(&app, "acme").await;
     let admin = app.login("tenant_admin@acme.example").await;
-    let r = admin.call("team/invite", &[("tenant_id", &acme), ("email", "New.Person@Acme.example"), ("role", "operator")]).await;
+    let r = admin
+        .call("team/invite", &[("tenant_id", &acme), ("email", "New.Person@Acme.example"), ("role", "operator")])
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["emailed"], true, "{}", r.body);
 
@@ -216,17 +238,31 @@ async fn invitation_is_emailed_over_smtp_and_accepted() {
     assert!(msg.contains("To: new.person@acme.example"), "{msg}");
     assert!(msg.contains("Acme Networks"), "{msg}");
     let start = msg.find("/invite/").expect("link in mail");
-    let token: String = msg[start + 8..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let token: String =
+        msg[start + 8..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
     assert_eq!(r.body["link"].as_str().unwrap(), format!("{}/invite/{token}", app.base));
 
     // Bad input changes nothing.
     let invitee = app.client();
-    let bad = invitee.call("accept_invitation", &[("token", &token), ("display_name", "New Person"), ("password", "short"), ("password_confirm", "short")]).await;
+    let bad = invitee
+        .call(
+            "accept_invitation",
+            &[("token", &token), ("display_name", "New Person"), ("password", "short"), ("password_confirm", "short")],
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body["Validation"]["fields"]["password"].is_string());
 
     let ok = invitee
-        .call("accept_invitation", &[("token", &token), ("display_name", "New Person"), ("password", "a-long-enough-password"), ("password_confirm", "a-long-enough-password")])
+        .call(
+            "accept_invitation",
+            &[
+                ("token", &token),
+                ("display_name", "New Person"),
+                ("password", "a-long-enough-password"),
+                ("password_confirm", "a-long-enough-password"),
+            ],
+        )
         .await;
     assert!(ok.status.is_success() || ok.status.is_redirection(), "{} {}", ok.status, ok.body);
     let v = invitee.call("viewer", &[]).await;
@@ -235,7 +271,10 @@ async fn invitation_is_emailed_over_smtp_and_accepted() {
     let again = app.client().call("invitation_info", &[("token", &token)]).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     // And the new person can sign in with their password.
-    let r = app.client().call("login", &[("email", "new.person@acme.example"), ("password", "a-long-enough-password")]).await;
+    let r = app
+        .client()
+        .call("login", &[("email", "new.person@acme.example"), ("password", "a-long-enough-password")])
+        .await;
     assert!(r.status.is_success() || r.status.is_redirection());
 }
 
@@ -273,7 +312,10 @@ async fn audit_chain_verifies_and_tampering_is_caught() {
         .unwrap();
     app.state
         .db
-        .execute_unprepared(&format!("UPDATE audit_events SET details = '{{\"email\":\"someone-else@acme.example\"}}' WHERE id = {}", target.id))
+        .execute_unprepared(&format!(
+            "UPDATE audit_events SET details = '{{\"email\":\"someone-else@acme.example\"}}' WHERE id = {}",
+            target.id
+        ))
         .await
         .unwrap();
     let v = app::audit::ssr::verify(&app.state.db).await.unwrap();
@@ -284,7 +326,11 @@ async fn audit_chain_verifies_and_tampering_is_caught() {
     assert!(err.contains(&format!("id={}", target.id)), "{err}");
 
     // Deleting the newest event of a chain is caught too.
-    app.state.db.execute_unprepared(&format!("UPDATE audit_events SET details = '{}' WHERE id = {}", target.details, target.id)).await.unwrap();
+    app.state
+        .db
+        .execute_unprepared(&format!("UPDATE audit_events SET details = '{}' WHERE id = {}", target.details, target.id))
+        .await
+        .unwrap();
     assert!(app::audit::ssr::verify(&app.state.db).await.unwrap().first_bad.is_none());
     let last = entity::audit_event::Entity::find()
         .filter(entity::audit_event::Column::Chain.eq(&acme))
@@ -308,7 +354,8 @@ async fn audit_export_matches_its_manifest() {
     let jsonl = auditor.get(&format!("/exports/audit.jsonl?upto={upto}")).await;
     assert_eq!(jsonl.status(), StatusCode::OK);
     let body = jsonl.text().await.unwrap();
-    let manifest: serde_json::Value = auditor.get(&format!("/exports/audit.manifest.json?upto={upto}")).await.json().await.unwrap();
+    let manifest: serde_json::Value =
+        auditor.get(&format!("/exports/audit.manifest.json?upto={upto}")).await.json().await.unwrap();
     use sha2::Digest;
     assert_eq!(manifest["sha256"], hex::encode(sha2::Sha256::digest(body.as_bytes())));
     assert_eq!(manifest["events"].as_u64().unwrap() as usize, body.lines().count());
@@ -350,12 +397,16 @@ async fn tenants_are_created_validated_and_deleted_with_grace() {
     let app = spawn_app().await;
     let admin = app.login("admin@patchbay.example").await;
     let eds = admin.call("editions/list", &[]).await;
-    let standard = eds.body.as_array().unwrap().iter().find(|e| e["key"] == "standard").unwrap()["id"].as_str().unwrap().to_string();
+    let standard = eds.body.as_array().unwrap().iter().find(|e| e["key"] == "standard").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let bad = admin.call("tenants/create", &[("name", ""), ("slug", "Bad Slug!"), ("edition_id", &standard)]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body["Validation"]["fields"]["name"].is_string());
     assert!(bad.body["Validation"]["fields"]["slug"].is_string());
-    let dup = admin.call("tenants/create", &[("name", "Acme again"), ("slug", "acme"), ("edition_id", &standard)]).await;
+    let dup =
+        admin.call("tenants/create", &[("name", "Acme again"), ("slug", "acme"), ("edition_id", &standard)]).await;
     assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(dup.body["Validation"]["fields"]["slug"].as_str().unwrap().contains("already"));
 
@@ -421,9 +472,14 @@ async fn cross_site_posts_are_refused_and_sessions_rotate() {
     // A session id from before sign-in is not the one after it.
     let c = app.client();
     let _ = c.call("login", &[("email", "member@acme.example"), ("password", "wrong")]).await;
-    let before: Vec<String> = entity::session::Entity::find().all(&app.state.db).await.unwrap().into_iter().map(|s| s.id).collect();
+    let before: Vec<String> =
+        entity::session::Entity::find().all(&app.state.db).await.unwrap().into_iter().map(|s| s.id).collect();
     let _ = c.call("login", &[("email", "member@acme.example"), ("password", PASSWORD)]).await;
-    let after = entity::session::Entity::find().filter(entity::session::Column::UserId.is_not_null()).all(&app.state.db).await.unwrap();
+    let after = entity::session::Entity::find()
+        .filter(entity::session::Column::UserId.is_not_null())
+        .all(&app.state.db)
+        .await
+        .unwrap();
     assert_eq!(after.len(), 1);
     assert!(!before.contains(&after[0].id));
 }
@@ -438,7 +494,10 @@ async fn forms_work_without_javascript() {
     let loc = res.headers()["location"].to_str().unwrap().to_string();
     assert!(loc.contains("__err="), "{loc}");
     let page = c.get(&loc.replace(&app.base, "")).await.text().await.unwrap();
-    assert!(page.contains("The e-mail address or password is incorrect."), "error shown on the re-rendered page: {loc} {page}");
+    assert!(
+        page.contains("The e-mail address or password is incorrect."),
+        "error shown on the re-rendered page: {loc} {page}"
+    );
     // A good one redirects to the home face with a session.
     let res = c.post_form("login", &[("email", "member@acme.example"), ("password", PASSWORD)], "/login").await;
     assert_eq!(res.status(), StatusCode::FOUND);
@@ -450,11 +509,16 @@ async fn forms_work_without_javascript() {
     assert!(html.contains("Team members"));
     // A plain-form invitation shows its link on the reloaded page.
     let admin = app.client();
-    let res = admin.post_form("login", &[("email", "tenant_admin@acme.example"), ("password", PASSWORD)], "/login").await;
+    let res =
+        admin.post_form("login", &[("email", "tenant_admin@acme.example"), ("password", PASSWORD)], "/login").await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let acme = tenant_id(&app, "acme").await;
     let res = admin
-        .post_form("team/invite", &[("tenant_id", &acme), ("email", "nojs@acme.example"), ("role", "member")], "/portal/team")
+        .post_form(
+            "team/invite",
+            &[("tenant_id", &acme), ("email", "nojs@acme.example"), ("role", "member")],
+            "/portal/team",
+        )
         .await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let page = admin.get("/portal/team").await.text().await.unwrap();

@@ -39,9 +39,7 @@ pub fn run(project: &Project, profile: Profile) -> Result<()> {
     let site_root = project.site_root()?;
     let server = |subcommand: &str| {
         let mut cmd = project.command(&binary);
-        cmd.arg(subcommand)
-            .env("PATCHBAY_DEMO_PASSWORD", &password)
-            .env("LEPTOS_SITE_ROOT", &site_root);
+        cmd.arg(subcommand).env("PATCHBAY_DEMO_PASSWORD", &password).env("LEPTOS_SITE_ROOT", &site_root);
         if env::var_os("PATCHBAY_SITE_ROOT").is_none() {
             cmd.env("PATCHBAY_SITE_ROOT", &site_root);
         }
@@ -57,10 +55,7 @@ pub fn run(project: &Project, profile: Profile) -> Result<()> {
 /// `PATCHBAY_DEMO_PASSWORD` when set; otherwise the password generated on the first run
 /// and kept in `data/demo-password.txt`.
 fn demo_password(data: &Path) -> Result<String> {
-    if let Some(password) = env::var("PATCHBAY_DEMO_PASSWORD")
-        .ok()
-        .filter(|p| !p.is_empty())
-    {
+    if let Some(password) = env::var("PATCHBAY_DEMO_PASSWORD").ok().filter(|p| !p.is_empty()) {
         return Ok(password);
     }
     let file = data.join(PASSWORD_FILE);
@@ -77,19 +72,14 @@ fn demo_password(data: &Path) -> Result<String> {
             file.display()
         );
     }
-    let password: String = rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(16)
-        .map(char::from)
-        .collect();
+    let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(char::from).collect();
     write_private(&file, &password)?;
     println!("xtask: generated a demo password in {}", file.display());
     Ok(password)
 }
 
 fn write_private(file: &Path, contents: &str) -> Result<()> {
-    fs::write(file, format!("{contents}\n"))
-        .with_context(|| format!("writing {}", file.display()))?;
+    fs::write(file, format!("{contents}\n")).with_context(|| format!("writing {}", file.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -101,16 +91,10 @@ fn write_private(file: &Path, contents: &str) -> Result<()> {
 
 /// The address to open in a browser.
 fn public_url() -> String {
-    if let Some(url) = env::var("PATCHBAY_PUBLIC_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    {
+    if let Some(url) = env::var("PATCHBAY_PUBLIC_URL").ok().filter(|u| !u.is_empty()) {
         return url;
     }
-    let bind = env::var("PATCHBAY_BIND")
-        .ok()
-        .filter(|b| !b.is_empty())
-        .unwrap_or_else(|| DEFAULT_BIND.to_string());
+    let bind = env::var("PATCHBAY_BIND").ok().filter(|b| !b.is_empty()).unwrap_or_else(|| DEFAULT_BIND.to_string());
     let reachable = match bind.rsplit_once(':') {
         Some(("0.0.0.0", port)) => format!("127.0.0.1:{port}"),
         Some(("[::]", port)) => format!("[::1]:{port}"),
@@ -125,20 +109,11 @@ fn print_banner(password: &str) {
     println!("  Patchbay is starting: {}", public_url());
     println!();
     println!("  Demo logins (password: {password})");
-    println!(
-        "    {:<30} platform admin (console)",
-        "admin@patchbay.example"
-    );
+    println!("    {:<30} platform admin (console)", "admin@patchbay.example");
     for (role, what) in ACME_ROLES {
-        println!(
-            "    {:<30} Acme Networks {role}: {what}",
-            format!("{role}@acme.example")
-        );
+        println!("    {:<30} Acme Networks {role}: {what}", format!("{role}@acme.example"));
     }
-    println!(
-        "    {:<30} Globex tenant_admin",
-        "tenant_admin@globex.example"
-    );
+    println!("    {:<30} Globex tenant_admin", "tenant_admin@globex.example");
     println!();
     println!("  The password is set when the demo users are first created; delete data/ to");
     println!("  start again. Stop the server with Ctrl-C.");

@@ -78,9 +78,5 @@ fn parse_profile(args: &[String]) -> Result<Profile> {
 }
 
 fn expect_no_args(args: &[String]) -> Result<()> {
-    if args.is_empty() {
-        Ok(())
-    } else {
-        bail!("unexpected arguments {args:?}\n\n{USAGE}")
-    }
+    if args.is_empty() { Ok(()) } else { bail!("unexpected arguments {args:?}\n\n{USAGE}") }
 }

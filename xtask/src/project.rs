@@ -40,8 +40,8 @@ impl Project {
             .context("xtask must live one level below the workspace root")?
             .to_path_buf();
         let manifest_path = root.join("Cargo.toml");
-        let manifest = fs::read_to_string(&manifest_path)
-            .with_context(|| format!("reading {}", manifest_path.display()))?;
+        let manifest =
+            fs::read_to_string(&manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?;
         Ok(Self { root, manifest })
     }
 
@@ -91,18 +91,13 @@ impl Project {
 
     /// cargo-leptos' `site-root`, as an absolute path.
     pub fn site_root(&self) -> Result<PathBuf> {
-        Ok(self
-            .root
-            .join(self.manifest_value(LEPTOS_SECTION, "site-root")?))
+        Ok(self.root.join(self.manifest_value(LEPTOS_SECTION, "site-root")?))
     }
 
     /// The server binary cargo-leptos builds (`bin-target`) for `profile`.
     pub fn server_binary(&self, profile: Profile) -> Result<PathBuf> {
         let name = self.manifest_value(LEPTOS_SECTION, "bin-target")?;
-        Ok(self
-            .target_dir()
-            .join(profile.dir())
-            .join(format!("{name}{}", env::consts::EXE_SUFFIX)))
+        Ok(self.target_dir().join(profile.dir()).join(format!("{name}{}", env::consts::EXE_SUFFIX)))
     }
 
     fn target_dir(&self) -> PathBuf {
@@ -154,11 +149,7 @@ impl Project {
 
 /// How a command is shown in the log: program and arguments, without the environment.
 pub fn display(cmd: &Command) -> String {
-    let program = Path::new(cmd.get_program())
-        .file_name()
-        .unwrap_or(cmd.get_program())
-        .to_string_lossy()
-        .into_owned();
+    let program = Path::new(cmd.get_program()).file_name().unwrap_or(cmd.get_program()).to_string_lossy().into_owned();
     std::iter::once(program)
         .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
         .collect::<Vec<_>>()
@@ -169,9 +160,7 @@ pub fn display(cmd: &Command) -> String {
 pub fn run(cmd: &mut Command) -> Result<()> {
     let shown = display(cmd);
     println!("$ {shown}");
-    let status = cmd
-        .status()
-        .with_context(|| format!("could not start `{shown}`"))?;
+    let status = cmd.status().with_context(|| format!("could not start `{shown}`"))?;
     if !status.success() {
         bail!("`{shown}` failed ({status})");
     }
@@ -181,15 +170,8 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 /// Run a command quietly and return its stdout, or `None` when it cannot be started or
 /// fails (used to probe for installed tools).
 pub fn probe(cmd: &mut Command) -> Option<String> {
-    let output = cmd
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    let output = cmd.stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 #[cfg(test)]
@@ -209,10 +191,7 @@ site-root = "target/site"
 "#;
 
     fn project() -> Project {
-        Project {
-            root: PathBuf::from("/repo"),
-            manifest: MANIFEST.to_string(),
-        }
+        Project { root: PathBuf::from("/repo"), manifest: MANIFEST.to_string() }
     }
 
     #[test]
@@ -221,10 +200,7 @@ site-root = "target/site"
         let deps = "[workspace.dependencies]";
         assert_eq!(p.manifest_value(deps, "wasm-bindgen").unwrap(), "=0.2.130");
         assert_eq!(p.manifest_value(deps, "axum").unwrap(), "0.8.9");
-        assert_eq!(
-            p.manifest_value(LEPTOS_SECTION, "site-root").unwrap(),
-            "target/site"
-        );
+        assert_eq!(p.manifest_value(LEPTOS_SECTION, "site-root").unwrap(), "target/site");
         assert!(p.manifest_value(deps, "site-root").is_err());
         assert!(p.manifest_value(deps, "missing").is_err());
     }
@@ -232,16 +208,8 @@ site-root = "target/site"
     #[test]
     fn the_real_manifest_has_what_xtask_needs() {
         let p = Project::locate().unwrap();
-        assert!(
-            p.manifest_value("[workspace.dependencies]", "wasm-bindgen")
-                .unwrap()
-                .starts_with('=')
-        );
-        assert!(
-            p.server_binary(Profile::Release)
-                .unwrap()
-                .ends_with("release/patchbay")
-        );
+        assert!(p.manifest_value("[workspace.dependencies]", "wasm-bindgen").unwrap().starts_with('='));
+        assert!(p.server_binary(Profile::Release).unwrap().ends_with("release/patchbay"));
         assert!(p.site_root().unwrap().ends_with("target/site"));
     }
 }

@@ -59,12 +59,7 @@ impl Suite {
                 (Outcome::Failed, format!("{err:#}"))
             }
         };
-        self.results.push(StepResult {
-            name,
-            outcome,
-            elapsed,
-            note,
-        });
+        self.results.push(StepResult { name, outcome, elapsed, note });
         outcome == Outcome::Passed
     }
 
@@ -83,35 +78,17 @@ impl Suite {
     }
 
     fn print_summary(&self, total: Duration) {
-        let width = self
-            .results
-            .iter()
-            .map(|r| r.name.len())
-            .max()
-            .unwrap_or(4)
-            .max(4);
-        println!(
-            "\n{:<width$}  {:<7}  {:>8}  note",
-            "step", "result", "seconds"
-        );
+        let width = self.results.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+        println!("\n{:<width$}  {:<7}  {:>8}  note", "step", "result", "seconds");
         println!("{}", "-".repeat(width + 30));
         for r in &self.results {
             let note = r.note.lines().next().unwrap_or_default();
             let note: String = note.chars().take(90).collect();
-            println!(
-                "{:<width$}  {:<7}  {:>8.1}  {note}",
-                r.name,
-                r.outcome.label(),
-                r.elapsed.as_secs_f64()
-            );
+            println!("{:<width$}  {:<7}  {:>8.1}  {note}", r.name, r.outcome.label(), r.elapsed.as_secs_f64());
         }
         println!("{}", "-".repeat(width + 30));
         let verdict = if self.failed() { "FAILED" } else { "ok" };
-        println!(
-            "{:<width$}  {verdict:<7}  {:>8.1}",
-            "total",
-            total.as_secs_f64()
-        );
+        println!("{:<width$}  {verdict:<7}  {:>8.1}", "total", total.as_secs_f64());
     }
 }
 
@@ -119,88 +96,37 @@ pub fn run(project: &Project) -> Result<ExitCode> {
     let started = Instant::now();
     let mut suite = Suite::default();
 
-    suite.step("rustfmt", || {
-        cargo(project, &["fmt", "--all", "--check"], &[])
-    });
+    suite.step("rustfmt", || cargo(project, &["fmt", "--all", "--check"], &[]));
 
     // Clippy per crate group: a workspace-wide run would unify the `ssr` and `hydrate`
     // features of `app`. Workspace members reached as dependencies are linted too.
     suite.step("clippy: server + app (ssr)", || {
         cargo(
             project,
-            &[
-                "clippy",
-                "-p",
-                "server",
-                "-p",
-                "app",
-                "--features",
-                "app/ssr",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ],
+            &["clippy", "-p", "server", "-p", "app", "--features", "app/ssr", "--all-targets", "--", "-D", "warnings"],
             &[],
         )
     });
     suite.step("clippy: entity, migration, xtask", || {
         cargo(
             project,
-            &[
-                "clippy",
-                "-p",
-                "entity",
-                "-p",
-                "migration",
-                "-p",
-                "xtask",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ],
+            &["clippy", "-p", "entity", "-p", "migration", "-p", "xtask", "--all-targets", "--", "-D", "warnings"],
             &[],
         )
     });
     suite.step("clippy: frontend (wasm32, hydrate)", || {
         tools::ensure_wasm_target(project)?;
-        cargo(
-            project,
-            &[
-                "clippy",
-                "-p",
-                "frontend",
-                "--target",
-                WASM_TARGET,
-                "--",
-                "-D",
-                "warnings",
-            ],
-            &[],
-        )
+        cargo(project, &["clippy", "-p", "frontend", "--target", WASM_TARGET, "--", "-D", "warnings"], &[])
     });
 
     let sqlite = [("PATCHBAY_TEST_DATABASE", "sqlite")];
-    suite.step("tests: app (unit)", || {
-        cargo(
-            project,
-            &["test", "-p", "app", "--features", "ssr"],
-            &sqlite,
-        )
-    });
-    suite.step("tests: server on SQLite", || {
-        cargo(project, &["test", "-p", "server"], &sqlite)
-    });
+    suite.step("tests: app (unit)", || cargo(project, &["test", "-p", "app", "--features", "ssr"], &sqlite));
+    suite.step("tests: server on SQLite", || cargo(project, &["test", "-p", "server"], &sqlite));
 
     const POSTGRES_STEP: &str = "tests: server on PostgreSQL";
     if env::var_os(POSTGRES_URL_VAR).is_some_and(|v| !v.is_empty()) {
         suite.step(POSTGRES_STEP, || {
-            cargo(
-                project,
-                &["test", "-p", "server"],
-                &[("PATCHBAY_TEST_DATABASE", "postgres")],
-            )
+            cargo(project, &["test", "-p", "server"], &[("PATCHBAY_TEST_DATABASE", "postgres")])
         });
     } else {
         let rule = "!".repeat(72);
@@ -220,11 +146,7 @@ pub fn run(project: &Project) -> Result<ExitCode> {
     }
 
     suite.print_summary(started.elapsed());
-    Ok(if suite.failed() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if suite.failed() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn cargo(project: &Project, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
@@ -240,11 +162,7 @@ fn browser_tests(project: &Project) -> Result<()> {
     let mut files: Vec<PathBuf> = fs::read_dir(&tests_dir)
         .with_context(|| format!("listing {}", tests_dir.display()))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.ends_with(".test.mjs"))
-        })
+        .filter(|path| path.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.ends_with(".test.mjs")))
         .collect();
     files.sort();
     if files.is_empty() {
@@ -253,11 +171,7 @@ fn browser_tests(project: &Project) -> Result<()> {
     // Node 20's `--test` does not expand globs itself, so the files are listed here.
     let mut cmd = project.command("node");
     cmd.arg("--test")
-        .args(
-            files
-                .iter()
-                .map(|f| f.strip_prefix(project.root()).unwrap_or(f)),
-        )
+        .args(files.iter().map(|f| f.strip_prefix(project.root()).unwrap_or(f)))
         .env("PATCHBAY_BIN", project.server_binary(Profile::Debug)?)
         .env("PATCHBAY_SITE_ROOT", project.site_root()?)
         .env("CHROMIUM_PATH", chromium);
@@ -282,17 +196,9 @@ fn ensure_chromium(project: &Project) -> Result<PathBuf> {
     }
     println!("xtask: installing chromium with apt-get");
     run_cmd(project.command("apt-get").arg("update"))?;
-    run_cmd(
-        project
-            .command("apt-get")
-            .args(["install", "-y", "chromium"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
+    run_cmd(project.command("apt-get").args(["install", "-y", "chromium"]).env("DEBIAN_FRONTEND", "noninteractive"))?;
     if !chromium.exists() {
-        bail!(
-            "apt-get installed chromium, but {} still does not exist",
-            chromium.display()
-        );
+        bail!("apt-get installed chromium, but {} still does not exist", chromium.display());
     }
     Ok(chromium)
 }

@@ -37,19 +37,13 @@ pub fn ensure(project: &Project) -> Result<()> {
 /// The wasm32 target of the pinned toolchain (rust-toolchain.toml lists it, but a
 /// toolchain installed before that line was added lacks it).
 pub fn ensure_wasm_target(project: &Project) -> Result<()> {
-    let installed = probe(
-        project
-            .command("rustup")
-            .args(["target", "list", "--installed"]),
-    )
-    .context("`rustup target list --installed` failed; is rustup installed?")?;
+    let installed = probe(project.command("rustup").args(["target", "list", "--installed"]))
+        .context("`rustup target list --installed` failed; is rustup installed?")?;
     if installed.lines().any(|line| line.trim() == WASM_TARGET) {
         return Ok(());
     }
     println!("xtask: installing the Rust target {WASM_TARGET}");
-    run(project
-        .command("rustup")
-        .args(["target", "add", WASM_TARGET]))
+    run(project.command("rustup").args(["target", "add", WASM_TARGET]))
 }
 
 fn ensure_cargo_leptos(project: &Project) -> Result<()> {
@@ -62,13 +56,7 @@ fn ensure_cargo_leptos(project: &Project) -> Result<()> {
          source, which takes 15-20 minutes on a small machine the first time",
         found.as_deref().unwrap_or("none")
     );
-    run(project.cargo().args([
-        "install",
-        "cargo-leptos",
-        "--locked",
-        "--version",
-        CARGO_LEPTOS_VERSION,
-    ]))?;
+    run(project.cargo().args(["install", "cargo-leptos", "--locked", "--version", CARGO_LEPTOS_VERSION]))?;
     let found = installed_version(probe(project.cargo().args(["leptos", "--version"])));
     if found.as_deref() != Some(CARGO_LEPTOS_VERSION) {
         bail!(
@@ -82,28 +70,16 @@ fn ensure_cargo_leptos(project: &Project) -> Result<()> {
 fn ensure_wasm_bindgen(project: &Project) -> Result<()> {
     let wanted = pinned_wasm_bindgen(project)?;
     let path = project.path_with_node_bin()?;
-    let current = || {
-        installed_version(probe(
-            project
-                .command("wasm-bindgen")
-                .arg("--version")
-                .env("PATH", &path),
-        ))
-    };
+    let current = || installed_version(probe(project.command("wasm-bindgen").arg("--version").env("PATH", &path)));
     let found = current();
     if found.as_deref() == Some(wanted.as_str()) {
         return Ok(());
     }
-    println!(
-        "xtask: installing wasm-bindgen-cli {wanted} (found: {})",
-        found.as_deref().unwrap_or("none")
-    );
+    println!("xtask: installing wasm-bindgen-cli {wanted} (found: {})", found.as_deref().unwrap_or("none"));
     // Not `--locked`: the lockfile published with wasm-bindgen-cli 0.2.130 references
     // crate versions (webpki-roots 1.0.11) that are not available from every registry,
     // while a fresh resolution builds fine.
-    run(project
-        .cargo()
-        .args(["install", "wasm-bindgen-cli", "--version", &wanted]))?;
+    run(project.cargo().args(["install", "wasm-bindgen-cli", "--version", &wanted]))?;
     let found = current();
     if found.as_deref() != Some(wanted.as_str()) {
         bail!(
@@ -135,9 +111,7 @@ pub fn ensure_node_modules(project: &Project) -> Result<()> {
     }
     // npm writes this copy of the lockfile whenever it changes node_modules.
     let installed = root.join("node_modules").join(".package-lock.json");
-    let missing_tool = NODE_TOOLS
-        .iter()
-        .find(|tool| !project.node_bin().join(tool).exists());
+    let missing_tool = NODE_TOOLS.iter().find(|tool| !project.node_bin().join(tool).exists());
     let reason = if !installed.exists() {
         Some("node_modules is missing".to_string())
     } else if let Some(tool) = missing_tool {
@@ -148,9 +122,7 @@ pub fn ensure_node_modules(project: &Project) -> Result<()> {
         None
     };
     if let Some(reason) = reason {
-        println!(
-            "xtask: installing the npm tools (Tailwind CSS, binaryen, playwright-core): {reason}"
-        );
+        println!("xtask: installing the npm tools (Tailwind CSS, binaryen, playwright-core): {reason}");
         run(project.command("npm").arg("ci"))?;
     }
     Ok(())
@@ -173,10 +145,7 @@ mod tests {
 
     #[test]
     fn reads_the_version_word() {
-        assert_eq!(
-            installed_version(Some("wasm-bindgen 0.2.130\n".into())).as_deref(),
-            Some("0.2.130")
-        );
+        assert_eq!(installed_version(Some("wasm-bindgen 0.2.130\n".into())).as_deref(), Some("0.2.130"));
         assert_eq!(installed_version(Some(String::new())), None);
         assert_eq!(installed_version(None), None);
     }

@@ -109,7 +109,12 @@ pub async fn list_audit(
             rows.truncate(PAGE_SIZE as usize);
             let next_cursor = if more { rows.last().map(|r| r.id) } else { None };
             let upto = if filter.before.is_none() { rows.first().map(|r| r.id) } else { None };
-            Ok(AuditPage { rows: rows.into_iter().map(ssr::to_row).collect(), next_cursor, upto, platform_view: scope.is_none() })
+            Ok(AuditPage {
+                rows: rows.into_iter().map(ssr::to_row).collect(),
+                next_cursor,
+                upto,
+                platform_view: scope.is_none(),
+            })
         }
         .await,
     )

@@ -62,7 +62,10 @@ pub fn AuditPage() -> impl IntoView {
             before: q.get("before").and_then(|b| b.parse().ok()),
         })
     });
-    let page = Resource::new(move || filter.get(), |f| list_audit(f.tenant, f.actor, f.action, f.resource, f.from, f.to, f.before));
+    let page = Resource::new(
+        move || filter.get(),
+        |f| list_audit(f.tenant, f.actor, f.action, f.resource, f.from, f.to, f.before),
+    );
     let f = move || filter.get();
     let val = move |get: fn(&AuditFilter) -> Option<String>| move || get(&f()).unwrap_or_default();
     view! {

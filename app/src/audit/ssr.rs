@@ -3,8 +3,8 @@ use chrono::{DateTime, Utc};
 use entity::{audit_chain_head as head, audit_event as ev};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::chain::{Canonical, GENESIS, PLATFORM_CHAIN};
@@ -44,11 +44,41 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    pub fn platform(actor: Actor, action: &str, resource_type: &str, resource_id: Option<String>, success: bool, details: serde_json::Value) -> Self {
-        Self { tenant_id: None, actor, action: action.into(), resource_type: resource_type.into(), resource_id, success, details }
+    pub fn platform(
+        actor: Actor,
+        action: &str,
+        resource_type: &str,
+        resource_id: Option<String>,
+        success: bool,
+        details: serde_json::Value,
+    ) -> Self {
+        Self {
+            tenant_id: None,
+            actor,
+            action: action.into(),
+            resource_type: resource_type.into(),
+            resource_id,
+            success,
+            details,
+        }
     }
-    pub fn tenant(tenant_id: &str, actor: Actor, action: &str, resource_type: &str, resource_id: Option<String>, details: serde_json::Value) -> Self {
-        Self { tenant_id: Some(tenant_id.to_string()), actor, action: action.into(), resource_type: resource_type.into(), resource_id, success: true, details }
+    pub fn tenant(
+        tenant_id: &str,
+        actor: Actor,
+        action: &str,
+        resource_type: &str,
+        resource_id: Option<String>,
+        details: serde_json::Value,
+    ) -> Self {
+        Self {
+            tenant_id: Some(tenant_id.to_string()),
+            actor,
+            action: action.into(),
+            resource_type: resource_type.into(),
+            resource_id,
+            success: true,
+            details,
+        }
     }
 }
 
@@ -58,9 +88,8 @@ pub fn format_at(t: DateTime<Utc>) -> String {
 }
 
 fn trace_id() -> Option<String> {
-    leptos::prelude::use_context::<http::request::Parts>().and_then(|p| {
-        p.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
-    })
+    leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned))
 }
 
 /// Append an event. Call it with the same connection or transaction as the change it records.
@@ -175,7 +204,8 @@ pub async fn verify(db: &DatabaseConnection) -> Result<Verification, sea_orm::Db
         let mut expected_seq = 1i64;
         let mut last_id = None::<i64>;
         loop {
-            let mut q = ev::Entity::find().filter(ev::Column::Chain.eq(&h.chain)).filter(ev::Column::Seq.gte(expected_seq));
+            let mut q =
+                ev::Entity::find().filter(ev::Column::Chain.eq(&h.chain)).filter(ev::Column::Seq.gte(expected_seq));
             if let Some(id) = last_id {
                 q = q.filter(ev::Column::Id.ne(id));
             }
@@ -185,7 +215,8 @@ pub async fn verify(db: &DatabaseConnection) -> Result<Verification, sea_orm::Db
             }
             for r in rows {
                 out.events += 1;
-                let bad = |reason: &str| Tampered { id: r.id, chain: r.chain.clone(), seq: r.seq, reason: reason.into() };
+                let bad =
+                    |reason: &str| Tampered { id: r.id, chain: r.chain.clone(), seq: r.seq, reason: reason.into() };
                 if r.seq != expected_seq {
                     out.first_bad = Some(bad(&format!("sequence gap: expected {expected_seq}, found {}", r.seq)));
                     return Ok(out);
@@ -208,7 +239,11 @@ pub async fn verify(db: &DatabaseConnection) -> Result<Verification, sea_orm::Db
                 id: last_id.unwrap_or(0),
                 chain: h.chain.clone(),
                 seq: expected_seq - 1,
-                reason: format!("chain ends at seq {} but its head says {}: events were removed", expected_seq - 1, h.seq),
+                reason: format!(
+                    "chain ends at seq {} but its head says {}: events were removed",
+                    expected_seq - 1,
+                    h.seq
+                ),
             });
             return Ok(out);
         }
@@ -233,10 +268,11 @@ fn parse_day(s: &str, end: bool) -> Option<DateTime<Utc>> {
 pub fn check_filter(f: &AuditFilter) -> Result<(), AppError> {
     let mut fields = crate::error::FieldErrors::new();
     for (name, v, end) in [("from", &f.from, false), ("to", &f.to, true)] {
-        if let Some(v) = v {
-            if !v.trim().is_empty() && parse_day(v, end).is_none() {
-                fields.insert(name.into(), "Use a date like 2026-11-23.".into());
-            }
+        if let Some(v) = v
+            && !v.trim().is_empty()
+            && parse_day(v, end).is_none()
+        {
+            fields.insert(name.into(), "Use a date like 2026-11-23.".into());
         }
     }
     AppError::from_fields(fields).map_or(Ok(()), Err)
@@ -244,7 +280,13 @@ pub fn check_filter(f: &AuditFilter) -> Result<(), AppError> {
 
 /// Events matching a filter, newest first. `chain_scope`: `Some(tenant)` limits to
 /// one tenant; `None` (platform admins) is every event, or the filter's tenant.
-pub async fn query(db: &DatabaseConnection, scope: Option<&str>, f: &AuditFilter, limit: u64, upto: Option<i64>) -> Result<Vec<ev::Model>, AppError> {
+pub async fn query(
+    db: &DatabaseConnection,
+    scope: Option<&str>,
+    f: &AuditFilter,
+    limit: u64,
+    upto: Option<i64>,
+) -> Result<Vec<ev::Model>, AppError> {
     let mut q = ev::Entity::find();
     match scope {
         Some(t) => q = q.filter(ev::Column::TenantId.eq(t)),
@@ -254,7 +296,7 @@ pub async fn query(db: &DatabaseConnection, scope: Option<&str>, f: &AuditFilter
             _ => {}
         },
     }
-    let like = |s: &str| format!("%{}%", s.trim().replace('%', "").replace('_', ""));
+    let like = |s: &str| format!("%{}%", s.trim().replace(['%', '_'], ""));
     if let Some(a) = f.actor.as_deref().filter(|s| !s.trim().is_empty()) {
         q = q.filter(ev::Column::ActorLabel.like(like(a)));
     }

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use permissions::{allowed, Perm, Role};
+use permissions::{Perm, Role, allowed};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantContext {
@@ -103,7 +103,14 @@ pub async fn logout() -> Result<(), AppError> {
             if let Some(ctx) = context_from_session(&state, &session).await? {
                 crate::audit::ssr::record(
                     ctx.db(),
-                    crate::audit::ssr::NewEvent::platform(ctx.actor(), "auth.logout", "user", Some(ctx.user.id.clone()), true, serde_json::json!({})),
+                    crate::audit::ssr::NewEvent::platform(
+                        ctx.actor(),
+                        "auth.logout",
+                        "user",
+                        Some(ctx.user.id.clone()),
+                        true,
+                        serde_json::json!({}),
+                    ),
                 )
                 .await?;
             }
@@ -189,7 +196,14 @@ pub async fn revoke_session(session_id: String) -> Result<(), AppError> {
             }
             crate::audit::ssr::record(
                 ctx.db(),
-                crate::audit::ssr::NewEvent::platform(ctx.actor(), "session.revoked", "session", Some(session_id[..12.min(session_id.len())].to_string()), true, serde_json::json!({})),
+                crate::audit::ssr::NewEvent::platform(
+                    ctx.actor(),
+                    "session.revoked",
+                    "session",
+                    Some(session_id[..12.min(session_id.len())].to_string()),
+                    true,
+                    serde_json::json!({}),
+                ),
             )
             .await?;
             Ok(())
@@ -214,14 +228,20 @@ pub async fn invitation_info(token: String) -> Result<InvitationDetails, AppErro
 
 /// Accept an invitation: set a name and password (new accounts) and sign in.
 #[server(endpoint = "accept_invitation")]
-pub async fn accept_invitation(token: String, display_name: String, password: String, password_confirm: String) -> Result<(), AppError> {
+pub async fn accept_invitation(
+    token: String,
+    display_name: String,
+    password: String,
+    password_confirm: String,
+) -> Result<(), AppError> {
     use ssr::*;
     respond(
         async {
             let state = crate::state::app_state()?;
             let session = session().await?;
             let (user_id, tenant_id, role) =
-                crate::team::ssr::accept_invitation(&state.db, &token, &display_name, password, &password_confirm).await?;
+                crate::team::ssr::accept_invitation(&state.db, &token, &display_name, password, &password_confirm)
+                    .await?;
             session.cycle_id().await.map_err(|e| AppError::internal("session", e))?;
             session.insert(session_store::KEY_USER, &user_id).await.map_err(|e| AppError::internal("session", e))?;
             session.insert(session_store::KEY_IP, client_ip()).await.map_err(|e| AppError::internal("session", e))?;

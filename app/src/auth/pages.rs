@@ -9,7 +9,11 @@ use crate::components::ui::*;
 
 /// The centred card used by the signed-out pages.
 #[component]
-fn AuthCard(#[prop(into)] title: String, #[prop(optional, into)] subtitle: Option<String>, children: Children) -> impl IntoView {
+fn AuthCard(
+    #[prop(into)] title: String,
+    #[prop(optional, into)] subtitle: Option<String>,
+    children: Children,
+) -> impl IntoView {
     view! {
         <div class="flex min-h-screen flex-col items-center justify-center bg-slate-50 px-4 py-12 dark:bg-slate-950">
             <a href="/" class="mb-8 flex items-center gap-2 text-lg font-semibold tracking-tight text-slate-900 dark:text-white">

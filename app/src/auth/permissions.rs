@@ -14,14 +14,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::TenantAdmin,
-        Role::BillingAdmin,
-        Role::Operator,
-        Role::Member,
-        Role::Auditor,
-        Role::Support,
-    ];
+    pub const ALL: [Role; 6] =
+        [Role::TenantAdmin, Role::BillingAdmin, Role::Operator, Role::Member, Role::Auditor, Role::Support];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -7,9 +7,9 @@ use entity::session;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
+use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result};
-use tower_sessions::SessionStore;
 
 /// Session keys with their own columns.
 pub const KEY_USER: &str = "uid";
@@ -28,10 +28,8 @@ impl DbSessionStore {
 
     /// Delete expired sessions; returns how many.
     pub async fn delete_expired(&self) -> std::result::Result<u64, sea_orm::DbErr> {
-        let res = session::Entity::delete_many()
-            .filter(session::Column::ExpiresAt.lt(Utc::now()))
-            .exec(&self.db)
-            .await?;
+        let res =
+            session::Entity::delete_many().filter(session::Column::ExpiresAt.lt(Utc::now())).exec(&self.db).await?;
         Ok(res.rows_affected)
     }
 }

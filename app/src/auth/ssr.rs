@@ -1,21 +1,21 @@
 //! Server-side authentication: the signed-in context, permission checks,
 //! password hashing and sign-in with throttling.
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{Duration, Utc};
 use entity::{login_failure, membership, session, tenant, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
 use tower_sessions::Session;
 
-use super::permissions::{allowed, is_write, Perm, Role};
-use super::session_store::{session_key, KEY_IP, KEY_USER, KEY_USER_AGENT};
+use super::permissions::{Perm, Role, allowed, is_write};
+use super::session_store::{KEY_IP, KEY_USER, KEY_USER_AGENT, session_key};
 use super::{TenantChoice, TenantContext, Viewer};
-use crate::audit::ssr::{record, Actor, NewEvent};
+use crate::audit::ssr::{Actor, NewEvent, record};
 use crate::error::AppError;
-use crate::state::{app_state, AppState};
+use crate::state::{AppState, app_state};
 
 pub const KEY_TENANT: &str = "tid";
 pub const KEY_FLASH: &str = "flash";
@@ -46,9 +46,7 @@ impl Ctx {
 
     /// The selected tenant, or Forbidden when there is none.
     pub fn tenant(&self) -> Result<&tenant::Model, AppError> {
-        self.tenant
-            .as_ref()
-            .ok_or_else(|| AppError::Forbidden("Select a tenant first.".into()))
+        self.tenant.as_ref().ok_or_else(|| AppError::Forbidden("Select a tenant first.".into()))
     }
 }
 
@@ -87,7 +85,8 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 }
 
 /// A hash of a password nobody knows, to spend the same time on unknown accounts.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1YbAg3Vw2ADxmdX0o1sUOHAbX2Q7kd9FkV+Jgoyez9s";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1YbAg3Vw2ADxmdX0o1sUOHAbX2Q7kd9FkV+Jgoyez9s";
 
 /// Verify a password against a stored hash (or the dummy), off the executor.
 pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, AppError> {
@@ -125,19 +124,14 @@ fn parts() -> Option<http::request::Parts> {
 pub fn client_ip() -> String {
     parts()
         .and_then(|p| {
-            p.extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|ci| ci.0.ip().to_string())
+            p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|ci| ci.0.ip().to_string())
         })
         .unwrap_or_else(|| "unknown".into())
 }
 
 fn user_agent() -> Option<String> {
     parts().and_then(|p| {
-        p.headers
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(300).collect())
+        p.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(300).collect())
     })
 }
 
@@ -145,30 +139,27 @@ fn user_agent() -> Option<String> {
 /// travel back in the redirect and the status must stay a redirect.
 pub fn is_plain_form_post() -> bool {
     parts()
-        .and_then(|p| p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
+        .and_then(|p| {
+            p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html"))
+        })
         .unwrap_or(false)
 }
 
 /// Give a server function's result its HTTP status (for API clients and tests).
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(e) = &result {
-        if !is_plain_form_post() {
-            if let (Some(opts), Ok(code)) = (
-                leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
-                http::StatusCode::from_u16(e.status()),
-            ) {
-                opts.set_status(code);
-            }
-        }
+    if let Err(e) = &result
+        && !is_plain_form_post()
+        && let (Some(opts), Ok(code)) =
+            (leptos::prelude::use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(e.status()))
+    {
+        opts.set_status(code);
     }
     result
 }
 
 /// The session of this request.
 pub async fn session() -> Result<Session, AppError> {
-    leptos_axum::extract::<Session>()
-        .await
-        .map_err(|e| AppError::internal("session extractor", e))
+    leptos_axum::extract::<Session>().await.map_err(|e| AppError::internal("session extractor", e))
 }
 
 fn session_err(e: tower_sessions::session::Error) -> AppError {
@@ -244,12 +235,12 @@ pub async fn require(perm: Perm) -> Result<Ctx, AppError> {
     if !ctx.can(perm) {
         return Err(AppError::forbidden());
     }
-    if is_write(perm) {
-        if let Some(t) = &ctx.tenant {
-            if t.status != "active" && !ctx.user.is_platform_admin {
-                return Err(suspended_error(t));
-            }
-        }
+    if is_write(perm)
+        && let Some(t) = &ctx.tenant
+        && t.status != "active"
+        && !ctx.user.is_platform_admin
+    {
+        return Err(suspended_error(t));
     }
     Ok(ctx)
 }
@@ -268,10 +259,7 @@ fn suspended_error(t: &tenant::Model) -> AppError {
 pub async fn require_in_tenant(perm: Perm, tenant_id: &str) -> Result<(Ctx, tenant::Model), AppError> {
     let ctx = require_user().await?;
     let (tenant, role) = if ctx.user.is_platform_admin {
-        let t = tenant::Entity::find_by_id(tenant_id.to_string())
-            .one(ctx.db())
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let t = tenant::Entity::find_by_id(tenant_id.to_string()).one(ctx.db()).await?.ok_or(AppError::NotFound)?;
         (t, None)
     } else {
         match tenant_role(ctx.db(), &ctx.user.id, tenant_id).await? {
@@ -291,10 +279,8 @@ pub async fn require_in_tenant(perm: Perm, tenant_id: &str) -> Result<(Ctx, tena
 
 /// The viewer DTO for the shell.
 pub async fn viewer(ctx: &Ctx) -> Result<Viewer, AppError> {
-    let memberships = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(&ctx.user.id))
-        .all(ctx.db())
-        .await?;
+    let memberships =
+        membership::Entity::find().filter(membership::Column::UserId.eq(&ctx.user.id)).all(ctx.db()).await?;
     let mut tenants = Vec::new();
     for m in memberships {
         if let Some(t) = tenant::Entity::find_by_id(m.tenant_id.clone()).one(ctx.db()).await? {
@@ -356,7 +342,12 @@ pub fn safe_next(next: Option<String>) -> Option<String> {
     })
 }
 
-async fn failures_since(db: &DatabaseConnection, col: login_failure::Column, value: &str, window: Duration) -> Result<u64, AppError> {
+async fn failures_since(
+    db: &DatabaseConnection,
+    col: login_failure::Column,
+    value: &str,
+    window: Duration,
+) -> Result<u64, AppError> {
     Ok(login_failure::Entity::find()
         .filter(col.eq(value))
         .filter(login_failure::Column::At.gt(Utc::now() - window))
@@ -366,7 +357,13 @@ async fn failures_since(db: &DatabaseConnection, col: login_failure::Column, val
 
 /// Sign in with e-mail and password. On success the session id is rotated and
 /// the user's first tenant is selected; returns the path to go to.
-pub async fn sign_in(state: &AppState, session: &Session, email: &str, password: String, ip: &str) -> Result<&'static str, AppError> {
+pub async fn sign_in(
+    state: &AppState,
+    session: &Session,
+    email: &str,
+    password: String,
+    ip: &str,
+) -> Result<&'static str, AppError> {
     let email = normalize_email(email);
     let mut fields = crate::error::FieldErrors::new();
     if email.is_empty() {
@@ -383,7 +380,18 @@ pub async fn sign_in(state: &AppState, session: &Session, email: &str, password:
     if failures_since(&state.db, login_failure::Column::Email, &email, window).await? >= s.max_failures_per_account
         || failures_since(&state.db, login_failure::Column::Ip, ip, window).await? >= s.max_failures_per_ip
     {
-        record(&state.db, NewEvent::platform(Actor::anonymous(&email), "auth.login_throttled", "user", None, false, serde_json::json!({"ip": ip}))).await?;
+        record(
+            &state.db,
+            NewEvent::platform(
+                Actor::anonymous(&email),
+                "auth.login_throttled",
+                "user",
+                None,
+                false,
+                serde_json::json!({"ip": ip}),
+            ),
+        )
+        .await?;
         return Err(AppError::RateLimited(format!(
             "Too many failed sign-in attempts. Wait {} minutes and try again, or reset your password with your administrator.",
             s.throttle_window_minutes
@@ -393,17 +401,44 @@ pub async fn sign_in(state: &AppState, session: &Session, email: &str, password:
     let user = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&state.db).await?;
     let ok = verify_password(password, user.as_ref().and_then(|u| u.password_hash.clone())).await?;
     let Some(user) = user.filter(|_| ok) else {
-        login_failure::ActiveModel { email: Set(email.clone()), ip: Set(ip.to_string()), at: Set(Utc::now()), ..Default::default() }
-            .insert(&state.db)
-            .await?;
-        record(&state.db, NewEvent::platform(Actor::anonymous(&email), "auth.login_failed", "user", None, false, serde_json::json!({"ip": ip, "reason": "bad_credentials"}))).await?;
+        login_failure::ActiveModel {
+            email: Set(email.clone()),
+            ip: Set(ip.to_string()),
+            at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&state.db)
+        .await?;
+        record(
+            &state.db,
+            NewEvent::platform(
+                Actor::anonymous(&email),
+                "auth.login_failed",
+                "user",
+                None,
+                false,
+                serde_json::json!({"ip": ip, "reason": "bad_credentials"}),
+            ),
+        )
+        .await?;
         return Err(AppError::Validation {
             message: "The e-mail address or password is incorrect.".into(),
             fields: [("password".to_string(), "The e-mail address or password is incorrect.".to_string())].into(),
         });
     };
     if user.disabled {
-        record(&state.db, NewEvent::platform(Actor::user(&user.id, &user.email), "auth.login_failed", "user", Some(user.id.clone()), false, serde_json::json!({"ip": ip, "reason": "disabled"}))).await?;
+        record(
+            &state.db,
+            NewEvent::platform(
+                Actor::user(&user.id, &user.email),
+                "auth.login_failed",
+                "user",
+                Some(user.id.clone()),
+                false,
+                serde_json::json!({"ip": ip, "reason": "disabled"}),
+            ),
+        )
+        .await?;
         return Err(AppError::Forbidden("This account is disabled. Ask your administrator to re-enable it.".into()));
     }
 
@@ -411,14 +446,25 @@ pub async fn sign_in(state: &AppState, session: &Session, email: &str, password:
     let mut first: Option<(tenant::Model, Role)> = None;
     let memberships = membership::Entity::find().filter(membership::Column::UserId.eq(&user.id)).all(&state.db).await?;
     for m in memberships {
-        if let Some((t, r)) = tenant_role(&state.db, &user.id, &m.tenant_id).await? {
-            if first.as_ref().is_none_or(|(f, _)| t.name < f.name) {
-                first = Some((t, r));
-            }
+        if let Some((t, r)) = tenant_role(&state.db, &user.id, &m.tenant_id).await?
+            && first.as_ref().is_none_or(|(f, _)| t.name < f.name)
+        {
+            first = Some((t, r));
         }
     }
     if first.is_none() && !user.is_platform_admin {
-        record(&state.db, NewEvent::platform(Actor::user(&user.id, &user.email), "auth.login_failed", "user", Some(user.id.clone()), false, serde_json::json!({"ip": ip, "reason": "no_tenant"}))).await?;
+        record(
+            &state.db,
+            NewEvent::platform(
+                Actor::user(&user.id, &user.email),
+                "auth.login_failed",
+                "user",
+                Some(user.id.clone()),
+                false,
+                serde_json::json!({"ip": ip, "reason": "no_tenant"}),
+            ),
+        )
+        .await?;
         return Err(AppError::Forbidden("Your account is not a member of any active tenant.".into()));
     }
 
@@ -439,7 +485,14 @@ pub async fn sign_in(state: &AppState, session: &Session, email: &str, password:
     am.update(&state.db).await?;
     login_failure::Entity::delete_many().filter(login_failure::Column::Email.eq(&email)).exec(&state.db).await?;
     let tenant_id = first.as_ref().map(|(t, _)| t.id.clone());
-    let mut ev = NewEvent::platform(Actor::user(&user.id, &user.email), "auth.login", "user", Some(user.id.clone()), true, serde_json::json!({"ip": ip, "method": "password"}));
+    let mut ev = NewEvent::platform(
+        Actor::user(&user.id, &user.email),
+        "auth.login",
+        "user",
+        Some(user.id.clone()),
+        true,
+        serde_json::json!({"ip": ip, "method": "password"}),
+    );
     ev.tenant_id = tenant_id;
     record(&state.db, ev).await?;
     Ok(home_path(user.is_platform_admin, first.map(|(_, r)| r)))

@@ -1,11 +1,11 @@
 //! The signed-in page frame: header (faces, tenant switcher, theme, user menu),
 //! the face's navigation, and the page.
 use leptos::prelude::*;
-use leptos_router::components::{Outlet, Redirect, A};
+use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
 use crate::auth::permissions::Perm;
-use crate::auth::{get_viewer, take_flash, Viewer};
+use crate::auth::{Viewer, get_viewer, take_flash};
 use crate::components::ui::*;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -44,7 +44,11 @@ pub fn Card(
 }
 
 #[component]
-pub fn Stat(#[prop(into)] label: String, #[prop(into)] value: String, #[prop(optional, into)] hint: Option<String>) -> impl IntoView {
+pub fn Stat(
+    #[prop(into)] label: String,
+    #[prop(into)] value: String,
+    #[prop(optional, into)] hint: Option<String>,
+) -> impl IntoView {
     view! {
         <div class="rounded-xl border border-slate-200 bg-white p-5 shadow-sm dark:border-slate-800 dark:bg-slate-900">
             <dt class="text-sm font-medium text-slate-500 dark:text-slate-400">{label}</dt>
@@ -68,11 +72,21 @@ pub fn tone_of(status: &str) -> &'static str {
 pub fn Badge(#[prop(into)] text: String, #[prop(optional, into)] tone: Option<String>) -> impl IntoView {
     let tone = tone.unwrap_or_else(|| tone_of(&text).to_string());
     let cls = match tone.as_str() {
-        "green" => "bg-emerald-50 text-emerald-700 ring-emerald-600/20 dark:bg-emerald-500/10 dark:text-emerald-300 dark:ring-emerald-400/30",
-        "amber" => "bg-amber-50 text-amber-800 ring-amber-600/20 dark:bg-amber-500/10 dark:text-amber-300 dark:ring-amber-400/30",
-        "red" => "bg-rose-50 text-rose-700 ring-rose-600/20 dark:bg-rose-500/10 dark:text-rose-300 dark:ring-rose-400/30",
-        "blue" => "bg-indigo-50 text-indigo-700 ring-indigo-600/20 dark:bg-indigo-500/10 dark:text-indigo-300 dark:ring-indigo-400/30",
-        _ => "bg-slate-100 text-slate-700 ring-slate-500/20 dark:bg-slate-700/40 dark:text-slate-300 dark:ring-slate-500/30",
+        "green" => {
+            "bg-emerald-50 text-emerald-700 ring-emerald-600/20 dark:bg-emerald-500/10 dark:text-emerald-300 dark:ring-emerald-400/30"
+        }
+        "amber" => {
+            "bg-amber-50 text-amber-800 ring-amber-600/20 dark:bg-amber-500/10 dark:text-amber-300 dark:ring-amber-400/30"
+        }
+        "red" => {
+            "bg-rose-50 text-rose-700 ring-rose-600/20 dark:bg-rose-500/10 dark:text-rose-300 dark:ring-rose-400/30"
+        }
+        "blue" => {
+            "bg-indigo-50 text-indigo-700 ring-indigo-600/20 dark:bg-indigo-500/10 dark:text-indigo-300 dark:ring-indigo-400/30"
+        }
+        _ => {
+            "bg-slate-100 text-slate-700 ring-slate-500/20 dark:bg-slate-700/40 dark:text-slate-300 dark:ring-slate-500/30"
+        }
     };
     view! {
         <span class=format!("inline-flex items-center rounded-md px-2 py-0.5 text-xs font-medium ring-1 ring-inset {cls}")>
@@ -94,8 +108,12 @@ pub fn EmptyState(#[prop(into)] title: String, #[prop(into)] body: String) -> im
 #[component]
 pub fn Alert(#[prop(into)] tone: String, children: Children) -> impl IntoView {
     let cls = match tone.as_str() {
-        "success" => "border-emerald-200 bg-emerald-50 text-emerald-800 dark:border-emerald-500/30 dark:bg-emerald-500/10 dark:text-emerald-200",
-        "warning" => "border-amber-200 bg-amber-50 text-amber-900 dark:border-amber-500/30 dark:bg-amber-500/10 dark:text-amber-200",
+        "success" => {
+            "border-emerald-200 bg-emerald-50 text-emerald-800 dark:border-emerald-500/30 dark:bg-emerald-500/10 dark:text-emerald-200"
+        }
+        "warning" => {
+            "border-amber-200 bg-amber-50 text-amber-900 dark:border-amber-500/30 dark:bg-amber-500/10 dark:text-amber-200"
+        }
         _ => "border-rose-200 bg-rose-50 text-rose-800 dark:border-rose-500/30 dark:bg-rose-500/10 dark:text-rose-200",
     };
     view! {
@@ -147,7 +165,8 @@ pub const LABEL: &str = "mb-1 block text-sm font-medium text-slate-700 dark:text
 pub const BTN_PRIMARY: &str = "inline-flex items-center justify-center gap-2 rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:opacity-60";
 pub const BTN_SECONDARY: &str = "inline-flex items-center justify-center gap-2 rounded-lg bg-white px-3 py-2 text-sm font-medium text-slate-700 shadow-sm ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-600 dark:bg-slate-800 dark:text-slate-200 dark:ring-slate-700 dark:hover:bg-slate-700";
 pub const BTN_DANGER: &str = "inline-flex items-center justify-center gap-2 rounded-lg bg-rose-600 px-3 py-2 text-sm font-semibold text-white shadow-sm hover:bg-rose-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-rose-600";
-pub const BTN_LINK: &str = "text-sm font-medium text-indigo-600 hover:text-indigo-500 dark:text-indigo-400 dark:hover:text-indigo-300";
+pub const BTN_LINK: &str =
+    "text-sm font-medium text-indigo-600 hover:text-indigo-500 dark:text-indigo-400 dark:hover:text-indigo-300";
 
 #[component]
 pub fn Field(

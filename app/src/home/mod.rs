@@ -136,21 +136,35 @@ pub mod ssr {
         let db = ctx.db();
         let mut tenants = Vec::new();
         for s in ["active", "suspended", "deleted"] {
-            tenants.push(StatusCount { status: s.into(), count: tenant::Entity::find().filter(tenant::Column::Status.eq(s)).count(db).await? });
+            tenants.push(StatusCount {
+                status: s.into(),
+                count: tenant::Entity::find().filter(tenant::Column::Status.eq(s)).count(db).await?,
+            });
         }
         let now = Utc::now();
         let day = crate::audit::ssr::format_at(now - Duration::hours(24));
         let mut editions = Vec::new();
         for e in edition::Entity::find().order_by_asc(edition::Column::Rank).all(db).await? {
-            let n = tenant::Entity::find().filter(tenant::Column::EditionId.eq(&e.id)).filter(tenant::Column::Status.ne("deleted")).count(db).await?;
+            let n = tenant::Entity::find()
+                .filter(tenant::Column::EditionId.eq(&e.id))
+                .filter(tenant::Column::Status.ne("deleted"))
+                .count(db)
+                .await?;
             editions.push((e.name, n));
         }
         Ok(ConsoleFigures {
             tenants,
             users: user::Entity::find().count(db).await?,
             disabled_users: user::Entity::find().filter(user::Column::Disabled.eq(true)).count(db).await?,
-            active_sessions: session::Entity::find().filter(session::Column::UserId.is_not_null()).filter(session::Column::ExpiresAt.gt(now)).count(db).await?,
-            failed_sign_ins_24h: login_failure::Entity::find().filter(login_failure::Column::At.gt(now - Duration::hours(24))).count(db).await?,
+            active_sessions: session::Entity::find()
+                .filter(session::Column::UserId.is_not_null())
+                .filter(session::Column::ExpiresAt.gt(now))
+                .count(db)
+                .await?,
+            failed_sign_ins_24h: login_failure::Entity::find()
+                .filter(login_failure::Column::At.gt(now - Duration::hours(24)))
+                .count(db)
+                .await?,
             audit_events_24h: audit_event::Entity::find().filter(audit_event::Column::At.gte(day)).count(db).await?,
             editions,
         })

@@ -20,7 +20,10 @@ pub fn PortalTeamPage() -> impl IntoView {
             <TeamPanel tenant_id=t.id/>
         }
         .into_any(),
-        None => view! { <EmptyState title="No tenant selected" body="Choose a tenant in the header to see its team."/> }.into_any(),
+        None => {
+            view! { <EmptyState title="No tenant selected" body="Choose a tenant in the header to see its team."/> }
+                .into_any()
+        }
     }
 }
 

@@ -4,16 +4,18 @@ use chrono::{Duration, Utc};
 use entity::{edition, invitation, membership, tenant, user};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
 use super::{InvitationRow, InviteResult, MemberRow, TeamView};
-use crate::audit::ssr::{record, NewEvent};
-use crate::auth::permissions::{Perm, Role};
-use crate::auth::ssr::{check_new_password, end_all_sessions, hash_password, new_id, normalize_email, valid_email, verify_password, Ctx};
+use crate::audit::ssr::{NewEvent, record};
 use crate::auth::InvitationDetails;
+use crate::auth::permissions::{Perm, Role};
+use crate::auth::ssr::{
+    Ctx, check_new_password, end_all_sessions, hash_password, new_id, normalize_email, valid_email, verify_password,
+};
 use crate::error::AppError;
 
 const INVITE_DAYS: i64 = 7;
@@ -76,7 +78,12 @@ pub async fn list(ctx: &Ctx, t: &tenant::Model) -> Result<TeamView, AppError> {
         invitations,
         max_users,
         can_manage: ctx.user.is_platform_admin
-            || (t.status == "active" && crate::auth::permissions::allowed(Perm::TeamManage, false, crate::auth::ssr::tenant_role(db, &ctx.user.id, &t.id).await?.map(|(_, r)| r))),
+            || (t.status == "active"
+                && crate::auth::permissions::allowed(
+                    Perm::TeamManage,
+                    false,
+                    crate::auth::ssr::tenant_role(db, &ctx.user.id, &t.id).await?.map(|(_, r)| r),
+                )),
     })
 }
 
@@ -110,7 +117,10 @@ pub async fn invite(ctx: &Ctx, t: &tenant::Model, email: &str, role: &str) -> Re
         }
     }
     // Edition quota: members plus open invitations.
-    let ed = edition::Entity::find_by_id(t.edition_id.clone()).one(db).await?.ok_or_else(|| AppError::internal("invite", "tenant without edition"))?;
+    let ed = edition::Entity::find_by_id(t.edition_id.clone())
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("invite", "tenant without edition"))?;
     let members = membership::Entity::find().filter(membership::Column::TenantId.eq(&t.id)).count(db).await?;
     let open = invitation::Entity::find()
         .filter(invitation::Column::TenantId.eq(&t.id))
@@ -122,7 +132,9 @@ pub async fn invite(ctx: &Ctx, t: &tenant::Model, email: &str, role: &str) -> Re
     if members + open >= ed.max_users as u64 {
         return Err(AppError::Conflict(format!(
             "The {} edition allows {} users; {} are members or invited. Upgrade the edition or remove someone first.",
-            ed.name, ed.max_users, members + open
+            ed.name,
+            ed.max_users,
+            members + open
         )));
     }
 
@@ -155,7 +167,18 @@ pub async fn invite(ctx: &Ctx, t: &tenant::Model, email: &str, role: &str) -> Re
     }
     .insert(&txn)
     .await?;
-    record(&txn, NewEvent::tenant(&t.id, ctx.actor(), "user.invited", "invitation", Some(id), serde_json::json!({"email": email, "role": role.as_str()}))).await?;
+    record(
+        &txn,
+        NewEvent::tenant(
+            &t.id,
+            ctx.actor(),
+            "user.invited",
+            "invitation",
+            Some(id),
+            serde_json::json!({"email": email, "role": role.as_str()}),
+        ),
+    )
+    .await?;
     txn.commit().await?;
 
     let link = format!("{}/invite/{}", ctx.state.settings.public_url.trim_end_matches('/'), token);
@@ -164,11 +187,15 @@ pub async fn invite(ctx: &Ctx, t: &tenant::Model, email: &str, role: &str) -> Re
     if let Some(mailer) = &ctx.state.mailer {
         let text = format!(
             "{} invited you to join {} on Patchbay as {}.\n\nAccept the invitation: {link}\n\nThe link expires in {INVITE_DAYS} days.",
-            ctx.user.display_name, t.name, role.label()
+            ctx.user.display_name,
+            t.name,
+            role.label()
         );
         let html = format!(
             "<p>{} invited you to join <strong>{}</strong> on Patchbay as <strong>{}</strong>.</p><p><a href=\"{link}\">Accept the invitation</a></p><p>The link expires in {INVITE_DAYS} days.</p>",
-            html_escape(&ctx.user.display_name), html_escape(&t.name), role.label()
+            html_escape(&ctx.user.display_name),
+            html_escape(&t.name),
+            role.label()
         );
         match mailer.send(&email, &format!("You are invited to {} on Patchbay", t.name), text, html).await {
             Ok(()) => emailed = true,
@@ -216,7 +243,13 @@ pub async fn invitation_info(db: &DatabaseConnection, token: &str) -> Result<Inv
 }
 
 /// Accept: create the account (or confirm an existing one by its password) and the membership.
-pub async fn accept_invitation(db: &DatabaseConnection, token: &str, display_name: &str, password: String, confirm: &str) -> Result<(String, String, Role), AppError> {
+pub async fn accept_invitation(
+    db: &DatabaseConnection,
+    token: &str,
+    display_name: &str,
+    password: String,
+    confirm: &str,
+) -> Result<(String, String, Role), AppError> {
     let inv = open_invitation(db, token).await?;
     let role = Role::parse(&inv.role).unwrap_or(Role::Member);
     let t = tenant::Entity::find_by_id(inv.tenant_id.clone()).one(db).await?.ok_or(AppError::NotFound)?;
@@ -295,14 +328,25 @@ pub async fn accept_invitation(db: &DatabaseConnection, token: &str, display_nam
     am.update(&txn).await?;
     record(
         &txn,
-        NewEvent::tenant(&t.id, crate::audit::ssr::Actor::user(&user_id, &inv.email), "invitation.accepted", "user", Some(user_id.clone()), serde_json::json!({"role": role.as_str(), "invitation": inv.id})),
+        NewEvent::tenant(
+            &t.id,
+            crate::audit::ssr::Actor::user(&user_id, &inv.email),
+            "invitation.accepted",
+            "user",
+            Some(user_id.clone()),
+            serde_json::json!({"role": role.as_str(), "invitation": inv.id}),
+        ),
     )
     .await?;
     txn.commit().await?;
     Ok((user_id, t.id, role))
 }
 
-async fn member(db: &impl sea_orm::ConnectionTrait, tenant_id: &str, user_id: &str) -> Result<(membership::Model, user::Model), AppError> {
+async fn member(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant_id: &str,
+    user_id: &str,
+) -> Result<(membership::Model, user::Model), AppError> {
     let m = membership::Entity::find()
         .filter(membership::Column::TenantId.eq(tenant_id))
         .filter(membership::Column::UserId.eq(user_id))
@@ -314,7 +358,11 @@ async fn member(db: &impl sea_orm::ConnectionTrait, tenant_id: &str, user_id: &s
 }
 
 /// Refuse to leave a tenant without an active tenant admin.
-async fn keeps_an_admin(db: &impl sea_orm::ConnectionTrait, tenant_id: &str, changing_user: &str) -> Result<bool, AppError> {
+async fn keeps_an_admin(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant_id: &str,
+    changing_user: &str,
+) -> Result<bool, AppError> {
     let admins = membership::Entity::find()
         .filter(membership::Column::TenantId.eq(tenant_id))
         .filter(membership::Column::Role.eq(Role::TenantAdmin.as_str()))
@@ -322,10 +370,10 @@ async fn keeps_an_admin(db: &impl sea_orm::ConnectionTrait, tenant_id: &str, cha
         .all(db)
         .await?;
     for a in admins {
-        if let Some(u) = user::Entity::find_by_id(a.user_id).one(db).await? {
-            if !u.disabled {
-                return Ok(true);
-            }
+        if let Some(u) = user::Entity::find_by_id(a.user_id).one(db).await?
+            && !u.disabled
+        {
+            return Ok(true);
         }
     }
     Ok(false)
@@ -339,13 +387,26 @@ pub async fn change_role(ctx: &Ctx, t: &tenant::Model, user_id: &str, role: &str
         return Ok(());
     }
     if m.role == Role::TenantAdmin.as_str() && !keeps_an_admin(&txn, &t.id, user_id).await? {
-        return Err(AppError::Conflict("A tenant needs at least one active tenant admin. Make someone else admin first.".into()));
+        return Err(AppError::Conflict(
+            "A tenant needs at least one active tenant admin. Make someone else admin first.".into(),
+        ));
     }
     let from = m.role.clone();
     let mut am: membership::ActiveModel = m.into();
     am.role = Set(role.as_str().into());
     am.update(&txn).await?;
-    record(&txn, NewEvent::tenant(&t.id, ctx.actor(), "user.role_changed", "user", Some(u.id.clone()), serde_json::json!({"email": u.email, "from": from, "to": role.as_str()}))).await?;
+    record(
+        &txn,
+        NewEvent::tenant(
+            &t.id,
+            ctx.actor(),
+            "user.role_changed",
+            "user",
+            Some(u.id.clone()),
+            serde_json::json!({"email": u.email, "from": from, "to": role.as_str()}),
+        ),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -380,7 +441,18 @@ pub async fn set_disabled(ctx: &Ctx, t: &tenant::Model, user_id: &str, disabled:
     am.update(&txn).await?;
     let ended = if disabled { end_all_sessions(&txn, user_id).await? } else { 0 };
     let action = if disabled { "user.disabled" } else { "user.enabled" };
-    record(&txn, NewEvent::tenant(&t.id, ctx.actor(), action, "user", Some(user_id.into()), serde_json::json!({"email": email, "sessions_ended": ended}))).await?;
+    record(
+        &txn,
+        NewEvent::tenant(
+            &t.id,
+            ctx.actor(),
+            action,
+            "user",
+            Some(user_id.into()),
+            serde_json::json!({"email": email, "sessions_ended": ended}),
+        ),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -392,7 +464,18 @@ pub async fn remove_member(ctx: &Ctx, t: &tenant::Model, user_id: &str) -> Resul
         return Err(AppError::Conflict("A tenant needs at least one active tenant admin.".into()));
     }
     membership::Entity::delete_by_id(m.id.clone()).exec(&txn).await?;
-    record(&txn, NewEvent::tenant(&t.id, ctx.actor(), "user.removed", "user", Some(user_id.into()), serde_json::json!({"email": u.email, "role": m.role}))).await?;
+    record(
+        &txn,
+        NewEvent::tenant(
+            &t.id,
+            ctx.actor(),
+            "user.removed",
+            "user",
+            Some(user_id.into()),
+            serde_json::json!({"email": u.email, "role": m.role}),
+        ),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -404,7 +487,18 @@ pub async fn force_sign_out(ctx: &Ctx, t: &tenant::Model, user_id: &str) -> Resu
         return Err(AppError::forbidden());
     }
     let n = end_all_sessions(&txn, user_id).await?;
-    record(&txn, NewEvent::tenant(&t.id, ctx.actor(), "user.signed_out", "user", Some(user_id.into()), serde_json::json!({"email": u.email, "sessions_ended": n}))).await?;
+    record(
+        &txn,
+        NewEvent::tenant(
+            &t.id,
+            ctx.actor(),
+            "user.signed_out",
+            "user",
+            Some(user_id.into()),
+            serde_json::json!({"email": u.email, "sessions_ended": n}),
+        ),
+    )
+    .await?;
     txn.commit().await?;
     Ok(n)
 }
@@ -423,7 +517,18 @@ pub async fn revoke_invitation(ctx: &Ctx, t: &tenant::Model, invitation_id: &str
     let mut am: invitation::ActiveModel = inv.into();
     am.revoked_at = Set(Some(Utc::now()));
     am.update(&txn).await?;
-    record(&txn, NewEvent::tenant(&t.id, ctx.actor(), "invitation.revoked", "invitation", Some(invitation_id.into()), serde_json::json!({"email": email}))).await?;
+    record(
+        &txn,
+        NewEvent::tenant(
+            &t.id,
+            ctx.actor(),
+            "invitation.revoked",
+            "invitation",
+            Some(invitation_id.into()),
+            serde_json::json!({"email": email}),
+        ),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

@@ -120,11 +120,14 @@ pub fn TenantDetailPage() -> impl IntoView {
     let delete = ServerAction::<DeleteTenant>::new();
     let edition = ServerAction::<ChangeEdition>::new();
     let tenant = Resource::new(
-        move || (id(), suspend.version().get(), reactivate.version().get(), delete.version().get(), edition.version().get()),
+        move || {
+            (id(), suspend.version().get(), reactivate.version().get(), delete.version().get(), edition.version().get())
+        },
         |(id, ..)| get_tenant(id),
     );
     let editions = Resource::new(|| (), |_| list_editions());
-    let (se, re, de, ee) = (action_error(suspend), action_error(reactivate), action_error(delete), action_error(edition));
+    let (se, re, de, ee) =
+        (action_error(suspend), action_error(reactivate), action_error(delete), action_error(edition));
     view! {
         <Suspense fallback=|| view! { <Loading/> }>
             {move || {

@@ -2,13 +2,13 @@
 use chrono::{Duration, Utc};
 use entity::{edition, membership, tenant};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use super::{EditionRow, TenantRow};
-use crate::audit::ssr::{record, Actor, NewEvent};
-use crate::auth::ssr::{new_id, Ctx};
+use crate::audit::ssr::{Actor, NewEvent, record};
+use crate::auth::ssr::{Ctx, new_id};
 use crate::error::{AppError, FieldErrors};
 
 fn fmt(t: chrono::DateTime<Utc>) -> String {
@@ -53,11 +53,14 @@ pub async fn list(ctx: &Ctx, q: Option<String>, status: Option<String>) -> Resul
     let mut query = tenant::Entity::find();
     if let Some(q) = q.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
         let pat = format!("%{}%", q.replace('%', ""));
-        query = query.filter(
-            sea_orm::Condition::any()
-                .add(tenant::Column::Slug.like(pat.clone()))
-                .add(sea_orm::sea_query::ExprTrait::like(sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(sea_orm::sea_query::Expr::col(tenant::Column::Name))), pat)),
-        );
+        query = query.filter(sea_orm::Condition::any().add(tenant::Column::Slug.like(pat.clone())).add(
+            sea_orm::sea_query::ExprTrait::like(
+                sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(sea_orm::sea_query::Expr::col(
+                    tenant::Column::Name,
+                ))),
+                pat,
+            ),
+        ));
     }
     if let Some(s) = status.filter(|s| ["active", "suspended", "deleted"].contains(&s.as_str())) {
         query = query.filter(tenant::Column::Status.eq(s));
@@ -102,7 +105,8 @@ pub async fn create(ctx: &Ctx, name: &str, slug: &str, edition_id: &str) -> Resu
     if ed.is_none() {
         fields.insert("edition_id".into(), "Choose an edition.".into());
     }
-    if fields.is_empty() && tenant::Entity::find().filter(tenant::Column::Slug.eq(&slug)).one(ctx.db()).await?.is_some() {
+    if fields.is_empty() && tenant::Entity::find().filter(tenant::Column::Slug.eq(&slug)).one(ctx.db()).await?.is_some()
+    {
         fields.insert("slug".into(), "Another tenant already uses this slug.".into());
     }
     if let Some(e) = AppError::from_fields(fields) {
@@ -128,12 +132,30 @@ pub async fn create(ctx: &Ctx, name: &str, slug: &str, edition_id: &str) -> Resu
         AppError::Conflict(_) => AppError::field("slug", "Another tenant already uses this slug."),
         other => other,
     })?;
-    record(&txn, NewEvent::platform(ctx.actor(), "tenant.created", "tenant", Some(id.clone()), true, serde_json::json!({"slug": slug, "name": name, "edition": ed.map(|e| e.key)}))).await?;
+    record(
+        &txn,
+        NewEvent::platform(
+            ctx.actor(),
+            "tenant.created",
+            "tenant",
+            Some(id.clone()),
+            true,
+            serde_json::json!({"slug": slug, "name": name, "edition": ed.map(|e| e.key)}),
+        ),
+    )
+    .await?;
     txn.commit().await?;
     get(ctx, &id).await
 }
 
-async fn set_status(ctx: &Ctx, id: &str, allowed_from: &[&str], to: &str, reason: Option<String>, action: &str) -> Result<(), AppError> {
+async fn set_status(
+    ctx: &Ctx,
+    id: &str,
+    allowed_from: &[&str],
+    to: &str,
+    reason: Option<String>,
+    action: &str,
+) -> Result<(), AppError> {
     let txn = ctx.db().begin().await?;
     let t = tenant::Entity::find_by_id(id.to_string()).one(&txn).await?.ok_or(AppError::NotFound)?;
     if !allowed_from.contains(&t.status.as_str()) {
@@ -146,7 +168,18 @@ async fn set_status(ctx: &Ctx, id: &str, allowed_from: &[&str], to: &str, reason
     am.deleted_at = Set(if to == "deleted" { Some(Utc::now()) } else { None });
     am.updated_at = Set(Utc::now());
     am.update(&txn).await?;
-    record(&txn, NewEvent::platform(ctx.actor(), action, "tenant", Some(id.into()), true, serde_json::json!({"from": from, "to": to, "reason": reason}))).await?;
+    record(
+        &txn,
+        NewEvent::platform(
+            ctx.actor(),
+            action,
+            "tenant",
+            Some(id.into()),
+            true,
+            serde_json::json!({"from": from, "to": to, "reason": reason}),
+        ),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -168,26 +201,51 @@ pub async fn delete(ctx: &Ctx, id: &str, confirm_slug: &str) -> Result<(), AppEr
     if confirm_slug.trim() != t.slug {
         return Err(AppError::field("confirm_slug", format!("Type {} to confirm.", t.slug)));
     }
-    set_status(ctx, id, &["active", "suspended"], "deleted", Some(format!("deleted by {}", ctx.user.email)), "tenant.deleted").await
+    set_status(
+        ctx,
+        id,
+        &["active", "suspended"],
+        "deleted",
+        Some(format!("deleted by {}", ctx.user.email)),
+        "tenant.deleted",
+    )
+    .await
 }
 
 pub async fn change_edition(ctx: &Ctx, id: &str, edition_id: &str) -> Result<(), AppError> {
     let txn = ctx.db().begin().await?;
     let t = tenant::Entity::find_by_id(id.to_string()).one(&txn).await?.ok_or(AppError::NotFound)?;
-    let ed = edition::Entity::find_by_id(edition_id.to_string()).one(&txn).await?.ok_or_else(|| AppError::field("edition_id", "Choose an edition."))?;
+    let ed = edition::Entity::find_by_id(edition_id.to_string())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::field("edition_id", "Choose an edition."))?;
     if t.edition_id == ed.id {
         return Ok(());
     }
     let members = membership::Entity::find().filter(membership::Column::TenantId.eq(&t.id)).count(&txn).await?;
     if members > ed.max_users as u64 {
-        return Err(AppError::field("edition_id", format!("{} allows {} users; this tenant has {members}.", ed.name, ed.max_users)));
+        return Err(AppError::field(
+            "edition_id",
+            format!("{} allows {} users; this tenant has {members}.", ed.name, ed.max_users),
+        ));
     }
     let from = t.edition_id.clone();
     let mut am: tenant::ActiveModel = t.into();
     am.edition_id = Set(ed.id.clone());
     am.updated_at = Set(Utc::now());
     am.update(&txn).await?;
-    record(&txn, NewEvent::platform(ctx.actor(), "tenant.edition_changed", "tenant", Some(id.into()), true, serde_json::json!({"from": from, "to": ed.key}))).await?;
+    record(
+        &txn,
+        NewEvent::platform(
+            ctx.actor(),
+            "tenant.edition_changed",
+            "tenant",
+            Some(id.into()),
+            true,
+            serde_json::json!({"from": from, "to": ed.key}),
+        ),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -211,7 +269,18 @@ pub async fn purge_deleted(db: &DatabaseConnection, grace_days: i64) -> Result<u
             .await?;
         if res.rows_affected == 1 {
             purge_children(&txn, &t.id).await?;
-            record(&txn, NewEvent::platform(Actor::system("tenant-purge"), "tenant.purged", "tenant", Some(t.id.clone()), true, serde_json::json!({"slug": t.slug}))).await?;
+            record(
+                &txn,
+                NewEvent::platform(
+                    Actor::system("tenant-purge"),
+                    "tenant.purged",
+                    "tenant",
+                    Some(t.id.clone()),
+                    true,
+                    serde_json::json!({"slug": t.slug}),
+                ),
+            )
+            .await?;
             n += 1;
         }
         txn.commit().await?;
@@ -221,6 +290,9 @@ pub async fn purge_deleted(db: &DatabaseConnection, grace_days: i64) -> Result<u
 
 async fn purge_children(txn: &impl ConnectionTrait, tenant_id: &str) -> Result<(), AppError> {
     membership::Entity::delete_many().filter(membership::Column::TenantId.eq(tenant_id)).exec(txn).await?;
-    entity::invitation::Entity::delete_many().filter(entity::invitation::Column::TenantId.eq(tenant_id)).exec(txn).await?;
+    entity::invitation::Entity::delete_many()
+        .filter(entity::invitation::Column::TenantId.eq(tenant_id))
+        .exec(txn)
+        .await?;
     Ok(())
 }

@@ -22,7 +22,27 @@ pub struct TestApp {
     pub state: AppState,
     pub database_url: String,
     pub mail: Option<MailSink>,
+    /// PostgreSQL: (admin URL, database name), dropped with the app.
+    pg: Option<(String, String)>,
     _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg.take() {
+            // Drop runs inside the test's runtime; use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async {
+                    if let Ok(conn) = Database::connect(&admin).await {
+                        let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                        let _ = conn.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
 }
 
 /// Which database the tests run on.
@@ -33,7 +53,7 @@ pub fn backend() -> &'static str {
     }
 }
 
-async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
+async fn fresh_database_url(dir: &tempfile::TempDir) -> (String, Option<(String, String)>) {
     if backend() == "postgres" {
         let admin = std::env::var("PATCHBAY_TEST_POSTGRES_URL")
             .expect("PATCHBAY_TEST_DATABASE=postgres needs PATCHBAY_TEST_POSTGRES_URL");
@@ -43,9 +63,9 @@ async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
         conn.close().await.ok();
         let mut url = url::Url::parse(&admin).expect("postgres url");
         url.set_path(&name);
-        url.to_string()
+        (url.to_string(), Some((admin, name)))
     } else {
-        format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display())
+        (format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()), None)
     }
 }
 
@@ -56,10 +76,11 @@ pub async fn spawn_app() -> TestApp {
 /// Start the app; `with_mail` also starts an SMTP listener and points the app at it.
 pub async fn spawn_app_with(with_mail: bool) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = fresh_database_url(&dir).await;
+    let (database_url, pg) = fresh_database_url(&dir).await;
     let mail = if with_mail { Some(MailSink::start().await) } else { None };
     // Reserve a port so the public URL (links, CSRF origin) is right.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
     let cfg = Config {
         database_url: database_url.clone(),
         bind: format!("127.0.0.1:{port}"),
@@ -73,7 +94,7 @@ pub async fn spawn_app_with(with_mail: bool) -> TestApp {
     let state = app.state.clone();
     tokio::spawn(app.run_until_stopped());
     app::seed::seed_demo(&state.db, PASSWORD).await.expect("seed demo data");
-    TestApp { base: format!("http://127.0.0.1:{port}"), state, database_url, mail, _dir: dir }
+    TestApp { base: format!("http://127.0.0.1:{port}"), state, database_url, mail, pg, _dir: dir }
 }
 
 /// A browser-like client: cookie jar, same-origin `Origin`, no redirect following.
@@ -211,11 +232,6 @@ impl MailSink {
 
     /// Messages received so far, with quoted-printable soft breaks undone.
     pub fn received(&self) -> Vec<String> {
-        self.messages
-            .lock()
-            .expect("mail lock")
-            .iter()
-            .map(|m| m.replace("=\n", "").replace("=3D", "="))
-            .collect()
+        self.messages.lock().expect("mail lock").iter().map(|m| m.replace("=\n", "").replace("=3D", "=")).collect()
     }
 }
