@@ -530,3 +530,39 @@ async fn forms_work_without_javascript() {
     let res = app.client().get("/console/tenants").await;
     assert!(res.status().is_redirection(), "{}", res.status());
 }
+
+#[tokio::test]
+async fn a_member_of_two_tenants_switches_between_them() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let app = spawn_app().await;
+    let globex = tenant_id(&app, "globex").await;
+    let member = user_id(&app, "member@acme.example").await;
+    membership::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        user_id: Set(member),
+        tenant_id: Set(globex.clone()),
+        role: Set("auditor".into()),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+
+    let c = app.login("member@acme.example").await;
+    let v = c.call("viewer", &[]).await.body;
+    assert_eq!(v["tenant"]["slug"], "acme");
+    assert_eq!(v["tenants"].as_array().unwrap().len(), 2);
+    // As an Acme member the audit log is closed...
+    assert_eq!(c.call("audit/list", &[]).await.status, StatusCode::FORBIDDEN);
+    let r = c.call("switch_tenant", &[("tenant_id", &globex)]).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let v = c.call("viewer", &[]).await.body;
+    assert_eq!(v["tenant"]["slug"], "globex");
+    assert_eq!(v["tenant"]["role"], "auditor");
+    // ...and as a Globex auditor it shows Globex's events only.
+    let page = c.call("audit/list", &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let rows = page.body["rows"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r["tenant_id"] == serde_json::json!(globex)));
+}

@@ -62,6 +62,8 @@ pub struct AuditRow {
     pub id: i64,
     pub at: String,
     pub tenant_id: Option<String>,
+    /// The tenant's slug (filled in for platform-wide views).
+    pub tenant_label: Option<String>,
     pub actor_type: String,
     pub actor_label: String,
     pub action: String,
@@ -110,7 +112,7 @@ pub async fn list_audit(
             let next_cursor = if more { rows.last().map(|r| r.id) } else { None };
             let upto = if filter.before.is_none() { rows.first().map(|r| r.id) } else { None };
             Ok(AuditPage {
-                rows: rows.into_iter().map(ssr::to_row).collect(),
+                rows: ssr::to_rows(ctx.db(), rows).await?,
                 next_cursor,
                 upto,
                 platform_view: scope.is_none(),

@@ -7,6 +7,12 @@ use super::*;
 use crate::auth::Viewer;
 use crate::components::ui::*;
 
+/// The last `n` characters of `s`.
+fn tail(s: &str, n: usize) -> String {
+    let skip = s.chars().count().saturating_sub(n);
+    s.chars().skip(skip).collect()
+}
+
 #[component]
 pub fn AuditTable(rows: Vec<AuditRow>, show_tenant: bool) -> impl IntoView {
     let mut headers = vec!["Time (UTC)", "Actor", "Action", "Resource", "Outcome"];
@@ -22,7 +28,7 @@ pub fn AuditTable(rows: Vec<AuditRow>, show_tenant: bool) -> impl IntoView {
                     view! {
                         <tr>
                             <td class=format!("{TD} font-mono text-xs")>{r.at.replace('T', " ").chars().take(19).collect::<String>()}</td>
-                            {show_tenant.then(|| view! { <td class=format!("{TD} text-xs")>{r.tenant_id.clone().map(|t| t.chars().take(8).collect::<String>()).unwrap_or_else(|| "platform".into())}</td> })}
+                            {show_tenant.then(|| view! { <td class=format!("{TD} text-xs")>{r.tenant_label.clone().unwrap_or_else(|| "platform".into())}</td> })}
                             <td class=TD>
                                 <span class="block">{r.actor_label.clone()}</span>
                                 <span class="text-xs text-slate-500">{r.actor_type.clone()}</span>
@@ -31,9 +37,10 @@ pub fn AuditTable(rows: Vec<AuditRow>, show_tenant: bool) -> impl IntoView {
                                 <code class="text-xs">{r.action.clone()}</code>
                                 {details.map(|d| view! { <span class="block max-w-md truncate font-mono text-xs text-slate-500" title=d.clone()>{d.clone()}</span> })}
                             </td>
-                            <td class=format!("{TD} text-xs")>
+                            <td class=format!("{TD} text-xs") title=r.resource_id.clone()>
                                 {r.resource_type.clone()}
-                                {r.resource_id.clone().map(|id| format!(" {}", id.chars().take(12).collect::<String>()))}
+                                // UUIDv7 ids share their leading (time) digits: the tail tells them apart.
+                                {r.resource_id.as_deref().map(|id| format!(" …{}", tail(id, 8)))}
                             </td>
                             <td class=TD><Badge text=r.outcome.clone()/></td>
                         </tr>

@@ -321,11 +321,33 @@ pub async fn query(
     Ok(q.order_by_desc(ev::Column::Id).limit(limit).all(db).await?)
 }
 
+/// Rows for display, with each tenant's slug filled in.
+pub async fn to_rows(db: &DatabaseConnection, rows: Vec<ev::Model>) -> Result<Vec<AuditRow>, AppError> {
+    let mut ids: Vec<String> = rows.iter().filter_map(|r| r.tenant_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let slugs: std::collections::HashMap<String, String> = entity::tenant::Entity::find()
+        .filter(entity::tenant::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.slug))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let label = r.tenant_id.as_ref().map(|t| slugs.get(t).cloned().unwrap_or_else(|| "purged tenant".into()));
+            AuditRow { tenant_label: label, ..to_row(r) }
+        })
+        .collect())
+}
+
 pub fn to_row(r: ev::Model) -> AuditRow {
     AuditRow {
         id: r.id,
         at: r.at,
         tenant_id: r.tenant_id,
+        tenant_label: None,
         actor_type: r.actor_type,
         actor_label: r.actor_label,
         action: r.action,

@@ -143,7 +143,7 @@ fn Frame(viewer: Viewer, flash: Resource<Result<Option<String>, crate::error::Ap
                             .collect_view()}
                     </nav>
                     <div class="ml-auto flex items-center gap-3">
-                        {(!tenants.is_empty())
+                        {(tenants.len() > 1)
                             .then(|| {
                                 view! {
                                     <form method="post" action="/api/switch_tenant" class="flex items-center gap-2">
@@ -193,6 +193,21 @@ fn Frame(viewer: Viewer, flash: Resource<Result<Option<String>, crate::error::Ap
                     </div>
                 </div>
             </header>
+            <nav aria-label="Sections" class="flex gap-1 overflow-x-auto border-b border-slate-200 bg-white px-4 py-2 md:hidden dark:border-slate-800 dark:bg-slate-900">
+                {faces(&v)
+                    .into_iter()
+                    .map(|(label, href, _)| view! { <a href=href class="whitespace-nowrap rounded-md px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800">{label}</a> })
+                    .collect_view()}
+                {
+                    let mv = v.clone();
+                    move || {
+                        nav_items(face.get(), &mv)
+                            .into_iter()
+                            .map(|(label, href)| view! { <a href=href class="whitespace-nowrap rounded-md px-3 py-1.5 text-sm text-slate-600 hover:bg-slate-100 dark:text-slate-400 dark:hover:bg-slate-800">{label}</a> })
+                            .collect_view()
+                    }
+                }
+            </nav>
             <div class="flex">
                 <aside class="hidden w-56 shrink-0 border-r border-slate-200 bg-white px-3 py-6 md:block dark:border-slate-800 dark:bg-slate-900" style="min-height: calc(100vh - 3.5rem)">
                     <nav aria-label="Main" class="space-y-1">

@@ -40,6 +40,9 @@ pub struct ConsoleFigures {
     pub failed_sign_ins_24h: u64,
     pub audit_events_24h: u64,
     pub editions: Vec<(String, u64)>,
+    /// `None`: platform-wide (platform admins). `Some(tenant name)`: an operator's own tenant.
+    pub scoped_to: Option<String>,
+    pub recent: Vec<crate::audit::AuditRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +136,10 @@ pub mod ssr {
     }
 
     pub async fn console(ctx: &Ctx) -> Result<ConsoleFigures, AppError> {
+        if ctx.user.is_platform_admin { platform_console(ctx).await } else { tenant_console(ctx).await }
+    }
+
+    async fn platform_console(ctx: &Ctx) -> Result<ConsoleFigures, AppError> {
         let db = ctx.db();
         let mut tenants = Vec::new();
         for s in ["active", "suspended", "deleted"] {
@@ -152,6 +159,12 @@ pub mod ssr {
                 .await?;
             editions.push((e.name, n));
         }
+        let recent = audit_event::Entity::find()
+            .filter(audit_event::Column::Chain.eq(crate::audit::chain::PLATFORM_CHAIN))
+            .order_by_desc(audit_event::Column::Id)
+            .limit(8)
+            .all(db)
+            .await?;
         Ok(ConsoleFigures {
             tenants,
             users: user::Entity::find().count(db).await?,
@@ -167,6 +180,43 @@ pub mod ssr {
                 .await?,
             audit_events_24h: audit_event::Entity::find().filter(audit_event::Column::At.gte(day)).count(db).await?,
             editions,
+            scoped_to: None,
+            recent: crate::audit::ssr::to_rows(db, recent).await?,
+        })
+    }
+
+    /// An operator sees the same figures for their own tenant only.
+    async fn tenant_console(ctx: &Ctx) -> Result<ConsoleFigures, AppError> {
+        let t = ctx.tenant()?;
+        let db = ctx.db();
+        let now = Utc::now();
+        let day = crate::audit::ssr::format_at(now - Duration::hours(24));
+        let ms = membership::Entity::find().filter(membership::Column::TenantId.eq(&t.id)).all(db).await?;
+        let ids: Vec<String> = ms.iter().map(|m| m.user_id.clone()).collect();
+        let users = user::Entity::find().filter(user::Column::Id.is_in(ids.clone())).all(db).await?;
+        let emails: Vec<String> = users.iter().map(|u| u.email.clone()).collect();
+        Ok(ConsoleFigures {
+            tenants: vec![StatusCount { status: t.status.clone(), count: 1 }],
+            users: users.len() as u64,
+            disabled_users: users.iter().filter(|u| u.disabled).count() as u64,
+            active_sessions: session::Entity::find()
+                .filter(session::Column::UserId.is_in(ids))
+                .filter(session::Column::ExpiresAt.gt(now))
+                .count(db)
+                .await?,
+            failed_sign_ins_24h: login_failure::Entity::find()
+                .filter(login_failure::Column::Email.is_in(emails))
+                .filter(login_failure::Column::At.gt(now - Duration::hours(24)))
+                .count(db)
+                .await?,
+            audit_events_24h: audit_event::Entity::find()
+                .filter(audit_event::Column::TenantId.eq(&t.id))
+                .filter(audit_event::Column::At.gte(day))
+                .count(db)
+                .await?,
+            editions: Vec::new(),
+            scoped_to: Some(t.name.clone()),
+            recent: Vec::new(),
         })
     }
 

@@ -75,7 +75,6 @@ pub fn ConsoleHome() -> impl IntoView {
     let data = Resource::new(|| (), |_| console_overview());
     view! {
         <Title text="Console"/>
-        <PageHeader title="Console" subtitle="The platform at a glance."/>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || {
                 data.get()
@@ -83,29 +82,60 @@ pub fn ConsoleHome() -> impl IntoView {
                         Err(e) => view! { <ErrorBox err=e/> }.into_any(),
                         Ok(o) => {
                             let count = |s: &str| o.tenants.iter().find(|t| t.status == s).map(|t| t.count).unwrap_or(0);
-                            view! {
-                                <dl class="grid grid-cols-1 gap-4 sm:grid-cols-2 xl:grid-cols-4">
+                            let subtitle = match &o.scoped_to {
+                                None => "The platform at a glance.".to_string(),
+                                Some(t) => format!("{t} at a glance (your tenant only)."),
+                            };
+                            let first = match &o.scoped_to {
+                                None => view! {
                                     <Stat label="Active tenants" value=count("active").to_string() hint=format!("{} suspended, {} awaiting purge", count("suspended"), count("deleted"))/>
+                                }.into_any(),
+                                Some(_) => {
+                                    let status = o
+                                        .tenants
+                                        .first()
+                                        .map(|t| {
+                                            let mut c = t.status.chars();
+                                            c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+                                        })
+                                        .unwrap_or_default();
+                                    view! { <Stat label="Tenant status" value=status/> }.into_any()
+                                }
+                            };
+                            let has_editions = !o.editions.is_empty();
+                            let has_recent = !o.recent.is_empty();
+                            view! {
+                                <PageHeader title="Console" subtitle=subtitle/>
+                                <dl class="grid grid-cols-1 gap-4 sm:grid-cols-2 xl:grid-cols-4">
+                                    {first}
                                     <Stat label="Users" value=o.users.to_string() hint=format!("{} disabled", o.disabled_users)/>
                                     <Stat label="Signed-in sessions" value=o.active_sessions.to_string()/>
                                     <Stat label="Failed sign-ins (24 h)" value=o.failed_sign_ins_24h.to_string() hint=format!("{} audit events in 24 h", o.audit_events_24h)/>
                                 </dl>
-                                <div class="mt-6 grid grid-cols-1 gap-6 lg:grid-cols-2">
-                                    <Card title="Tenants by edition">
-                                        <ul class="space-y-2">
-                                            {o.editions
-                                                .iter()
-                                                .map(|(name, n)| {
-                                                    view! {
-                                                        <li class="flex items-center justify-between text-sm">
-                                                            <span>{name.clone()}</span>
-                                                            <span class="tabular-nums font-medium">{*n}</span>
-                                                        </li>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </ul>
-                                    </Card>
+                                <div class="mt-6 grid grid-cols-1 gap-6 xl:grid-cols-3">
+                                    {has_editions.then(|| view! {
+                                        <Card title="Tenants by edition">
+                                            <ul class="space-y-2">
+                                                {o.editions
+                                                    .iter()
+                                                    .map(|(name, n)| {
+                                                        view! {
+                                                            <li class="flex items-center justify-between text-sm">
+                                                                <span>{name.clone()}</span>
+                                                                <span class="tabular-nums font-medium">{*n}</span>
+                                                            </li>
+                                                        }
+                                                    })
+                                                    .collect_view()}
+                                            </ul>
+                                        </Card>
+                                    })}
+                                    {has_recent.then(|| view! {
+                                        <div class="xl:col-span-2">
+                                            <h2 class="mb-3 text-sm font-semibold">"Recent platform activity"</h2>
+                                            <AuditTable rows=o.recent.clone() show_tenant=false/>
+                                        </div>
+                                    })}
                                 </div>
                             }
                                 .into_any()

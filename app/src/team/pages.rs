@@ -92,8 +92,7 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
                             let tid3 = tenant_id.clone();
                             let count = t.members.len();
                             view! {
-                                <div class="grid grid-cols-1 gap-6 xl:grid-cols-3">
-                                    <div class="space-y-6 xl:col-span-2">
+                                <div class="space-y-6">
                                         <div>
                                             <h2 class="mb-3 text-sm font-semibold">
                                                 {format!("Members ({count} of {} allowed)", t.max_users)}
@@ -115,7 +114,8 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
                                                     .into_any()
                                             }}
                                         </div>
-                                        <div>
+                                    <div class="grid grid-cols-1 gap-6 xl:grid-cols-3">
+                                        <div class="xl:col-span-2">
                                             <h2 class="mb-3 text-sm font-semibold">"Open invitations"</h2>
                                             {if t.invitations.is_empty() {
                                                 view! { <EmptyState title="No open invitations" body="Invite someone with the form on this page; they get a link by e-mail."/> }.into_any()
@@ -153,7 +153,6 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
                                                     .into_any()
                                             }}
                                         </div>
-                                    </div>
                                     <div>
                                         {if can {
                                             view! {
@@ -182,6 +181,7 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
                                             }
                                                 .into_any()
                                         }}
+                                    </div>
                                     </div>
                                 </div>
                             }
