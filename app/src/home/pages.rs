@@ -96,7 +96,7 @@ pub fn ConsoleHome() -> impl IntoView {
                                         .first()
                                         .map(|t| {
                                             let mut c = t.status.chars();
-                                            c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+                                            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
                                         })
                                         .unwrap_or_default();
                                     view! { <Stat label="Tenant status" value=status/> }.into_any()
