@@ -25,10 +25,10 @@ pub async fn fix_status(req: Request, next: Next) -> Response {
         Ok(b) => b,
         Err(_) => return Response::from_parts(parts, Body::empty()),
     };
-    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
-        if let Ok(code) = StatusCode::from_u16(err.status()) {
-            parts.status = code;
-        }
+    if let Some(code) =
+        serde_json::from_slice::<AppError>(&bytes).ok().and_then(|err| StatusCode::from_u16(err.status()).ok())
+    {
+        parts.status = code;
     }
     Response::from_parts(parts, Body::from(bytes))
 }

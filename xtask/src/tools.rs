@@ -123,7 +123,13 @@ pub fn ensure_node_modules(project: &Project) -> Result<()> {
     };
     if let Some(reason) = reason {
         println!("xtask: installing the npm tools (Tailwind CSS, binaryen, playwright-core): {reason}");
-        run(project.command("npm").arg("ci"))?;
+        if run(project.command("npm").args(["ci", "--no-audit", "--no-fund"])).is_err() {
+            // npm 11 writes lockfiles without the other platforms' optional packages
+            // (Tailwind's per-OS binaries) and then refuses them in `npm ci`. `npm install`
+            // installs the same locked versions and completes the lockfile.
+            println!("xtask: `npm ci` refused the lockfile (npm's optional-dependency bug); using `npm install`");
+            run(project.command("npm").args(["install", "--no-audit", "--no-fund"]))?;
+        }
     }
     Ok(())
 }
