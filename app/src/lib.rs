@@ -6,9 +6,12 @@ pub mod auth;
 pub mod components;
 pub mod error;
 pub mod home;
+pub mod sso;
 pub mod team;
 pub mod tenants;
 
+#[cfg(feature = "ssr")]
+pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod mail;
 #[cfg(feature = "ssr")]
@@ -54,12 +57,14 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=auth::pages::LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/login/:slug") view=sso::pages::TenantLoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view=auth::pages::InvitePage ssr=SsrMode::Async/>
                 <Route path=path!("/") view=auth::pages::RootRedirect ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=components::layout::AppShell ssr=SsrMode::Async>
                     <Route path=path!("/portal") view=home::pages::PortalHome ssr=SsrMode::Async/>
                     <Route path=path!("/portal/team") view=team::pages::PortalTeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/audit") view=audit::pages::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/sso") view=sso::pages::SsoPage ssr=SsrMode::Async/>
                     <Route path=path!("/console") view=home::pages::ConsoleHome ssr=SsrMode::Async/>
                     <Route path=path!("/console/tenants") view=tenants::pages::TenantsPage ssr=SsrMode::Async/>
                     <Route path=path!("/console/tenants/:id") view=tenants::pages::TenantDetailPage ssr=SsrMode::Async/>

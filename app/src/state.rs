@@ -18,6 +18,8 @@ pub struct AppSettings {
     pub throttle_window_minutes: i64,
     /// Days a deleted tenant is kept before it is purged.
     pub tenant_purge_grace_days: i64,
+    /// The platform staff's identity provider, if configured.
+    pub platform_oidc: Option<crate::sso::ssr::PlatformIdp>,
 }
 
 impl Default for AppSettings {
@@ -28,6 +30,7 @@ impl Default for AppSettings {
             max_failures_per_ip: 30,
             throttle_window_minutes: 15,
             tenant_purge_grace_days: 30,
+            platform_oidc: None,
         }
     }
 }
@@ -38,6 +41,10 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub settings: Arc<AppSettings>,
     pub mailer: Option<Mailer>,
+    /// Seals secrets stored in the database (IdP client secrets).
+    pub sealer: crate::crypto::Sealer,
+    /// OpenID Connect discovery and key cache.
+    pub oidc: crate::sso::ssr::OidcCache,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -11,6 +11,7 @@ pub mod invitation;
 pub mod login_failure;
 pub mod membership;
 pub mod session;
+pub mod sso_config;
 pub mod tenant;
 pub mod user;
 
@@ -22,6 +23,7 @@ pub mod prelude {
     pub use super::login_failure::Entity as LoginFailure;
     pub use super::membership::Entity as Membership;
     pub use super::session::Entity as Session;
+    pub use super::sso_config::Entity as SsoConfig;
     pub use super::tenant::Entity as Tenant;
     pub use super::user::Entity as User;
 }

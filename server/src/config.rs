@@ -31,6 +31,11 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Session lifetime without activity, in hours.
     pub session_idle_hours: i64,
+    /// Platform staff's identity provider (optional).
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    #[serde(skip_serializing)]
+    pub oidc_client_secret: Option<SecretString>,
 }
 
 /// The site directory of this build (cargo-leptos writes it under the workspace target dir).
@@ -57,6 +62,9 @@ impl Default for Config {
             site_root: default_site_root(),
             db_max_connections: 10,
             session_idle_hours: 12,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
         }
     }
 }
@@ -87,6 +95,9 @@ impl fmt::Debug for Config {
             .field("site_root", &self.site_root)
             .field("db_max_connections", &self.db_max_connections)
             .field("session_idle_hours", &self.session_idle_hours)
+            .field("oidc_issuer", &self.oidc_issuer)
+            .field("oidc_client_id", &self.oidc_client_id)
+            .field("oidc_client_secret", &set(&self.oidc_client_secret))
             .finish()
     }
 }
@@ -117,6 +128,11 @@ impl Config {
                 ),
             }
         }
+        let oidc_parts = [self.oidc_issuer.is_some(), self.oidc_client_id.is_some(), self.oidc_client_secret.is_some()];
+        anyhow::ensure!(
+            oidc_parts.iter().all(|p| *p) || oidc_parts.iter().all(|p| !*p),
+            "set all of PATCHBAY_OIDC_ISSUER, PATCHBAY_OIDC_CLIENT_ID and PATCHBAY_OIDC_CLIENT_SECRET, or none"
+        );
         self.bind
             .parse::<std::net::SocketAddr>()
             .map_err(|e| anyhow::anyhow!("PATCHBAY_BIND={} is not an address:port ({e})", self.bind))?;
@@ -130,6 +146,18 @@ impl Config {
     /// The public URL, defaulting to the bind address.
     pub fn public_url(&self) -> String {
         self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind)).trim_end_matches('/').to_string()
+    }
+
+    /// The key that seals secrets at rest. Development without PATCHBAY_SECRET_KEY
+    /// uses a fixed, publicly known key (and says so); production refuses to start.
+    pub fn secret_key(&self) -> String {
+        match &self.secret_key {
+            Some(k) => k.expose_secret().to_string(),
+            None => {
+                tracing::warn!("PATCHBAY_SECRET_KEY is not set: secrets are sealed with the development key");
+                "patchbay-development-key-not-for-production".to_string()
+            }
+        }
     }
 
     pub fn is_sqlite(&self) -> bool {

@@ -5,6 +5,7 @@ pub mod csrf;
 pub mod exports;
 pub mod fn_status;
 pub mod metrics;
+pub mod oidc;
 pub mod startup;
 pub mod telemetry;
 pub mod workers;

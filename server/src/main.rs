@@ -46,6 +46,44 @@ enum Command {
         #[arg(long, default_value = "PATCHBAY_ADMIN_PASSWORD")]
         password_env: String,
     },
+    /// Single sign-on administration.
+    Sso {
+        #[command(subcommand)]
+        command: SsoCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SsoCommand {
+    /// Configure a tenant's OpenID Connect identity provider (what Security & SSO does).
+    Set {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        client_id: String,
+        /// Environment variable holding the client secret (never pass secrets as arguments).
+        #[arg(long)]
+        client_secret_env: String,
+        /// Comma-separated e-mail domains routed to this IdP.
+        #[arg(long, default_value = "")]
+        domains: String,
+        #[arg(long, default_value = "member")]
+        default_role: String,
+        /// ID-token claim holding groups or roles.
+        #[arg(long, default_value = "")]
+        role_claim: String,
+        /// value=role pairs, comma-separated (e.g. ops=operator).
+        #[arg(long, default_value = "")]
+        role_map: String,
+        #[arg(long, default_value = "openid email profile")]
+        scopes: String,
+        /// Refuse password sign-in for the tenant's members.
+        #[arg(long)]
+        require_sso: bool,
+    },
 }
 
 fn random_password() -> String {
@@ -114,6 +152,59 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     );
                     return Ok(ExitCode::FAILURE);
                 }
+            }
+        }
+        Command::Sso {
+            command:
+                SsoCommand::Set {
+                    tenant,
+                    issuer,
+                    client_id,
+                    client_secret_env,
+                    domains,
+                    default_role,
+                    role_claim,
+                    role_map,
+                    scopes,
+                    require_sso,
+                },
+        } => {
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            let db = connect(&cfg).await?;
+            migrate(&db).await?;
+            let state = server::startup::app_state(&cfg, db)?;
+            let t = entity::tenant::Entity::find()
+                .filter(entity::tenant::Column::Slug.eq(tenant.trim().to_lowercase()))
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no tenant with slug {tenant}"))?;
+            let client_secret = std::env::var(&client_secret_env)
+                .map_err(|_| anyhow::anyhow!("environment variable {client_secret_env} is not set"))?;
+            let input = app::sso::ssr::ConfigInput {
+                issuer,
+                client_id,
+                client_secret,
+                scopes,
+                domains,
+                role_claim,
+                role_map,
+                default_role,
+                require_sso,
+            };
+            match app::sso::ssr::save_config(&state, &t, app::audit::ssr::Actor::system("cli"), input).await {
+                Ok(()) => println!(
+                    "single sign-on configured for {}; redirect URI: {}",
+                    t.slug,
+                    app::sso::ssr::redirect_uri(&state)
+                ),
+                Err(app::error::AppError::Validation { fields, message }) => {
+                    eprintln!("{message}");
+                    for (f, m) in fields {
+                        eprintln!("  --{}: {m}", f.replace('_', "-"));
+                    }
+                    return Ok(ExitCode::from(2));
+                }
+                Err(e) => return Err(anyhow::anyhow!("{e}")),
             }
         }
         Command::CreateAdmin { email, password_env } => {

@@ -72,8 +72,21 @@ pub fn app_state(cfg: &Config, db: DatabaseConnection) -> anyhow::Result<AppStat
     Ok(AppState {
         db,
         leptos_options: leptos_options(cfg)?,
-        settings: Arc::new(AppSettings { public_url: cfg.public_url(), ..AppSettings::default() }),
+        settings: Arc::new(AppSettings {
+            public_url: cfg.public_url(),
+            platform_oidc: match (&cfg.oidc_issuer, &cfg.oidc_client_id, &cfg.oidc_client_secret) {
+                (Some(issuer), Some(client_id), Some(secret)) => Some(app::sso::ssr::PlatformIdp {
+                    issuer: issuer.trim_end_matches('/').to_string(),
+                    client_id: client_id.clone(),
+                    client_secret: secret.expose_secret().to_string(),
+                }),
+                _ => None,
+            },
+            ..AppSettings::default()
+        }),
         mailer,
+        sealer: app::crypto::Sealer::new(&cfg.secret_key()),
+        oidc: app::sso::ssr::OidcCache::new(),
     })
 }
 
@@ -139,6 +152,8 @@ pub fn router(state: AppState, cfg: &Config) -> Router {
         .route("/metrics", get(crate::metrics::render))
         .route("/exports/audit.jsonl", get(crate::exports::jsonl))
         .route("/exports/audit.manifest.json", get(crate::exports::manifest))
+        .route("/auth/oidc/start", get(crate::oidc::start))
+        .route("/auth/oidc/callback", get(crate::oidc::callback))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -119,6 +119,9 @@ pub fn run(project: &Project) -> Result<ExitCode> {
         cargo(project, &["clippy", "-p", "frontend", "--target", WASM_TARGET, "--", "-D", "warnings"], &[])
     });
 
+    // The SSO integration tests start the test identity provider with Node (oidc-provider).
+    suite.step("npm tools (node_modules)", || tools::ensure_node_modules(project));
+
     let sqlite = [("PATCHBAY_TEST_DATABASE", "sqlite")];
     suite.step("tests: app (unit)", || cargo(project, &["test", "-p", "app", "--features", "ssr"], &sqlite));
     suite.step("tests: server on SQLite", || cargo(project, &["test", "-p", "server"], &sqlite));

@@ -84,8 +84,8 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
         async {
             let state = crate::state::app_state()?;
             let session = session().await?;
-            let home = sign_in(&state, &session, &email, password, &client_ip()).await?;
-            leptos_axum::redirect(&safe_next(next).unwrap_or_else(|| home.to_string()));
+            let to = sign_in(&state, &session, &email, password, &client_ip(), next).await?;
+            leptos_axum::redirect(&to);
             Ok(())
         }
         .await,
@@ -114,8 +114,10 @@ pub async fn logout() -> Result<(), AppError> {
                 )
                 .await?;
             }
+            // Signed in through an IdP that offers sign-out: end that session too.
+            let idp_logout = crate::sso::ssr::logout_url(&state, &session).await;
             session.flush().await.map_err(|e| AppError::internal("session flush", e))?;
-            leptos_axum::redirect("/login");
+            leptos_axum::redirect(idp_logout.as_deref().unwrap_or("/login"));
             Ok(())
         }
         .await,

@@ -9,7 +9,7 @@ use crate::components::ui::*;
 
 /// The centred card used by the signed-out pages.
 #[component]
-fn AuthCard(
+pub fn AuthCard(
     #[prop(into)] title: String,
     #[prop(optional, into)] subtitle: Option<String>,
     children: Children,
@@ -36,17 +36,33 @@ pub fn LoginPage() -> impl IntoView {
     let err = action_error(action);
     let query = use_query_map();
     let next = move || query.with(|q| q.get("next")).unwrap_or_default();
+    let sso_error = move || query.with(|q| q.get("sso_error"));
+    let platform_sso = Resource::new(|| (), |_| crate::sso::platform_sso_available());
     view! {
         <Title text="Sign in"/>
         <AuthCard title="Sign in to Patchbay" subtitle="Use your work e-mail address.">
+            {move || sso_error().map(|m| view! { <Alert tone="error">{m}</Alert> })}
             <FormError err=err/>
             // A plain form: signing in reloads the whole app with the new session.
             <form method="post" action="/api/login" class="space-y-4">
                 <input type="hidden" name="next" value=next/>
                 <Field label="Email" name="email" kind="email" autocomplete="username" required=true error=field_error(err, "email")/>
-                <Field label="Password" name="password" kind="password" autocomplete="current-password" required=true error=field_error(err, "password")/>
+                <Field label="Password" name="password" kind="password" autocomplete="current-password" hint="Leave empty if your organisation uses single sign-on." error=field_error(err, "password")/>
                 <button type="submit" class=format!("{BTN_PRIMARY} w-full")>"Sign in"</button>
             </form>
+            <Suspense fallback=|| ()>
+                {move || {
+                    platform_sso
+                        .get()
+                        .and_then(|r| r.ok())
+                        .filter(|on| *on)
+                        .map(|_| view! {
+                            <p class="mt-6 border-t border-slate-200 pt-4 text-center text-sm dark:border-slate-800">
+                                <a href="/auth/oidc/start?platform=1" class=BTN_LINK>"Platform staff: sign in with the company identity provider"</a>
+                            </p>
+                        })
+                }}
+            </Suspense>
         </AuthCard>
     }
 }

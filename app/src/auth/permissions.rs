@@ -2,12 +2,13 @@
 //! [`allowed`] on its first line (through `require`); the UI only mirrors it.
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     TenantAdmin,
     BillingAdmin,
     Operator,
+    #[default]
     Member,
     Auditor,
     Support,
@@ -74,6 +75,8 @@ pub enum Perm {
     AuditView,
     /// Export the audit trail.
     AuditExport,
+    /// Configure the tenant's single sign-on.
+    SsoManage,
 }
 
 /// The permission table: which tenant roles may do what. Platform admins may do
@@ -89,6 +92,7 @@ pub fn roles_for(perm: Perm) -> &'static [Role] {
         Perm::TeamManage => &[TenantAdmin],
         Perm::AuditView => &[TenantAdmin, Auditor],
         Perm::AuditExport => &[TenantAdmin, Auditor],
+        Perm::SsoManage => &[TenantAdmin],
     }
 }
 
@@ -102,7 +106,7 @@ pub fn allowed(perm: Perm, is_platform_admin: bool, role: Option<Role>) -> bool 
 
 /// Whether `perm` changes data (refused while the tenant is suspended).
 pub fn is_write(perm: Perm) -> bool {
-    matches!(perm, Perm::TeamManage | Perm::TenantsManage)
+    matches!(perm, Perm::TeamManage | Perm::TenantsManage | Perm::SsoManage)
 }
 
 #[cfg(test)]

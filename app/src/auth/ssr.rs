@@ -363,17 +363,29 @@ pub async fn sign_in(
     email: &str,
     password: String,
     ip: &str,
-) -> Result<&'static str, AppError> {
+    next: Option<String>,
+) -> Result<String, AppError> {
     let email = normalize_email(email);
-    let mut fields = crate::error::FieldErrors::new();
     if email.is_empty() {
-        fields.insert("email".into(), "Enter your e-mail address.".into());
+        return Err(AppError::field("email", "Enter your e-mail address."));
     }
     if password.is_empty() {
-        fields.insert("password".into(), "Enter your password.".into());
-    }
-    if let Some(e) = AppError::from_fields(fields) {
-        return Err(e);
+        // Home-realm discovery: the e-mail's domain belongs to a tenant with SSO.
+        if let Some((t, _)) = crate::sso::ssr::tenant_for_email(&state.db, &email).await? {
+            let mut path = format!(
+                "/auth/oidc/start?tenant={}&login_hint={}",
+                crate::audit::urlencode(&t.slug),
+                crate::audit::urlencode(&email)
+            );
+            if let Some(n) = safe_next(next) {
+                path.push_str(&format!("&next={}", crate::audit::urlencode(&n)));
+            }
+            return Ok(path);
+        }
+        return Err(AppError::field(
+            "password",
+            "Enter your password. (Your organisation does not use single sign-on for this address.)",
+        ));
     }
     let s = &state.settings;
     let window = Duration::minutes(s.throttle_window_minutes);
@@ -426,6 +438,23 @@ pub async fn sign_in(
             fields: [("password".to_string(), "The e-mail address or password is incorrect.".to_string())].into(),
         });
     };
+    if let Some(tenant_name) = crate::sso::ssr::password_refused(&state.db, &user).await? {
+        record(
+            &state.db,
+            NewEvent::platform(
+                Actor::user(&user.id, &user.email),
+                "auth.login_failed",
+                "user",
+                Some(user.id.clone()),
+                false,
+                serde_json::json!({"ip": ip, "reason": "sso_required"}),
+            ),
+        )
+        .await?;
+        return Err(AppError::Forbidden(format!(
+            "{tenant_name} requires single sign-on. Leave the password empty to continue with your identity provider."
+        )));
+    }
     if user.disabled {
         record(
             &state.db,
@@ -495,7 +524,8 @@ pub async fn sign_in(
     );
     ev.tenant_id = tenant_id;
     record(&state.db, ev).await?;
-    Ok(home_path(user.is_platform_admin, first.map(|(_, r)| r)))
+    let home = home_path(user.is_platform_admin, first.map(|(_, r)| r)).to_string();
+    Ok(safe_next(next).unwrap_or(home))
 }
 
 /// Delete every session of a user (forced sign-out); returns how many ended.

@@ -42,6 +42,9 @@ pub fn nav_items(face: Face, v: &Viewer) -> Vec<(&'static str, &'static str)> {
             if v.can(Perm::AuditView) {
                 items.push(("Audit log", "/portal/audit"));
             }
+            if v.can(Perm::SsoManage) && v.tenant.is_some() {
+                items.push(("Security & SSO", "/portal/sso"));
+            }
         }
         Face::Console => {
             items.push(("Overview", "/console"));

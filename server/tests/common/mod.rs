@@ -4,6 +4,8 @@
 //! real SMTP listener that keeps what it receives.
 #![allow(dead_code)]
 
+pub mod idp;
+
 use std::sync::{Arc, Mutex};
 
 use reqwest::StatusCode;
