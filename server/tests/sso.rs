@@ -410,3 +410,38 @@ async fn configure_without_secret(app: &TestApp, acme: &str, issuer: &str) {
     // The tenant requires SSO now, but a session that already exists keeps working.
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
+
+#[tokio::test]
+async fn platform_staff_sign_in_through_the_platform_idp() {
+    let mut idp = None;
+    let app = spawn_app_custom(false, |cfg, base| {
+        let i = Idp::start(base);
+        cfg.oidc_issuer = Some(i.issuer.clone());
+        cfg.oidc_client_id = Some(CLIENT_ID.into());
+        cfg.oidc_client_secret = Some(CLIENT_SECRET.into());
+        idp = Some(i);
+    })
+    .await;
+    let idp = idp.unwrap();
+    app::seed::create_admin(&app.state.db, "root@acme.example", "a-long-enough-password").await.unwrap();
+    let page = app.client().get("/login").await.text().await.unwrap();
+    assert!(page.contains("/auth/oidc/start?platform=1"), "the sign-in page offers platform SSO");
+
+    // A platform admin signs in and lands in the console.
+    let c = app.client();
+    let res = c.get("/auth/oidc/start?platform=1").await;
+    let authorize = res.headers()["location"].to_str().unwrap().to_string();
+    let back = sign_in_at_idp(&c.http, &idp.issuer, &authorize, "root").await;
+    assert_eq!(callback(&c, &back).await, "/console");
+    let v = signed_in(&c).await;
+    assert_eq!(v["is_platform_admin"], true);
+    assert_eq!(v["email"], "root@acme.example");
+
+    // Someone who is not platform staff gets nothing from the platform IdP.
+    let c = app.client();
+    let res = c.get("/auth/oidc/start?platform=1").await;
+    let authorize = res.headers()["location"].to_str().unwrap().to_string();
+    let back = sign_in_at_idp(&c.http, &idp.issuer, &authorize, "alice").await;
+    assert!(sso_error(&callback(&c, &back).await).contains("not%20a%20platform%20administrator"));
+    assert_eq!(signed_in(&c).await, serde_json::Value::Null);
+}

@@ -77,13 +77,18 @@ pub async fn spawn_app() -> TestApp {
 
 /// Start the app; `with_mail` also starts an SMTP listener and points the app at it.
 pub async fn spawn_app_with(with_mail: bool) -> TestApp {
+    spawn_app_custom(with_mail, |_, _| {}).await
+}
+
+/// Start the app after `customize` has seen its configuration and base URL.
+pub async fn spawn_app_custom(with_mail: bool, customize: impl FnOnce(&mut Config, &str)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let (database_url, pg) = fresh_database_url(&dir).await;
     let mail = if with_mail { Some(MailSink::start().await) } else { None };
     // Reserve a port so the public URL (links, CSRF origin) is right.
     let port =
         std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
-    let cfg = Config {
+    let mut cfg = Config {
         database_url: database_url.clone(),
         bind: format!("127.0.0.1:{port}"),
         public_url: Some(format!("http://127.0.0.1:{port}")),
@@ -92,6 +97,7 @@ pub async fn spawn_app_with(with_mail: bool) -> TestApp {
         db_max_connections: 5,
         ..Config::default()
     };
+    customize(&mut cfg, &format!("http://127.0.0.1:{port}"));
     let app = Application::build(cfg, false).await.expect("build app");
     let state = app.state.clone();
     tokio::spawn(app.run_until_stopped());
