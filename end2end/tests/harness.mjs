@@ -21,6 +21,7 @@ export const ARTIFACTS_DIR = path.join(REPO_ROOT, 'end2end', '.artifacts');
 export const DEMO_PASSWORD = 'e2e-demo-password-1';
 
 const SERVER_BIN = process.env.PATCHBAY_BIN || path.join(REPO_ROOT, 'target', 'debug', 'patchbay');
+const IDP_SCRIPT = path.join(REPO_ROOT, 'end2end', 'oidc', 'idp.mjs');
 const SITE_ROOT = process.env.PATCHBAY_SITE_ROOT || path.join(REPO_ROOT, 'target', 'site');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const READY_TIMEOUT_MS = 60_000;
@@ -143,6 +144,65 @@ export async function startMailCatcher() {
 }
 
 // ---------------------------------------------------------------------------------------
+// The test identity provider: end2end/oidc/idp.mjs (npm oidc-provider) as a child process.
+
+/**
+ * Start the test OpenID provider on a free loopback port with `redirectUris` and
+ * `postLogoutRedirectUris` registered for its clients. Its output goes to `logFile`.
+ * Returns { issuer, stop() }.
+ */
+export async function startIdp({ redirectUris, postLogoutRedirectUris = [], logFile }) {
+  const child = spawn(process.execPath, [IDP_SCRIPT], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      IDP_PORT: '0',
+      IDP_REDIRECT_URIS: redirectUris.join(','),
+      IDP_POST_LOGOUT_REDIRECT_URIS: postLogoutRedirectUris.join(','),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stderr.pipe(log);
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let running = true;
+  exited.then(() => {
+    running = false;
+  });
+  const stop = async () => {
+    if (running) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    log.end();
+  };
+
+  let buffered = '';
+  const issuer = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the test identity provider did not start within 30s')), 30_000);
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk.toString('utf8');
+      const m = /^IDP_READY (\S+)$/m.exec(buffered);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`the test identity provider exited (code ${code}, signal ${signal}):\n${tail(logFile)}`));
+    });
+  }).catch(async (err) => {
+    await stop();
+    throw err;
+  });
+  child.stdout.resume();
+  return { issuer, stop, logFile };
+}
+
+// ---------------------------------------------------------------------------------------
 // The server under test.
 
 async function runOnce(args, env, logFile) {
@@ -164,14 +224,35 @@ function tail(file, lines = 40) {
 
 /**
  * Migrate and seed a fresh SQLite database in a temp dir, then serve it on a free port.
- * Returns { baseUrl, mailbox, waitForMail(predicate), stop() }.
+ * Returns { baseUrl, mailbox, waitForMail(predicate), stop(), idp }.
+ *
+ * Options:
+ * - `idp: true` first starts the test OpenID provider (end2end/oidc/idp.mjs) with
+ *   `<baseUrl>/auth/oidc/callback` and `<baseUrl>/login` registered as its redirect and
+ *   post-logout redirect URIs; `server.idp.issuer` is its issuer. It stops with the server.
+ * - `beforeServe: async ({ env, baseUrl, idp, dir, patchbay }) => {}` runs after
+ *   `migrate` and `seed-demo`, before `serve`; `await patchbay(args, extraEnv)` runs the
+ *   server's CLI on the same database (e.g. `sso set ...`).
  */
-export async function startServer() {
+export async function startServer({ idp: withIdp = false, beforeServe } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'patchbay-e2e-'));
   const logFile = path.join(dir, 'server.log');
   const mail = await startMailCatcher();
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
+  let idp = null;
+  if (withIdp) {
+    try {
+      idp = await startIdp({
+        redirectUris: [`${baseUrl}/auth/oidc/callback`],
+        postLogoutRedirectUris: [`${baseUrl}/login`],
+        logFile: path.join(dir, 'idp.log'),
+      });
+    } catch (err) {
+      await mail.close();
+      throw err;
+    }
+  }
   const env = {
     ...process.env,
     PATCHBAY_DATABASE_URL: `sqlite://${dir}/e2e.db?mode=rwc`,
@@ -183,8 +264,18 @@ export async function startServer() {
     PATCHBAY_SMTP_URL: `smtp://127.0.0.1:${mail.port}`,
   };
 
-  await runOnce(['migrate'], env, logFile);
-  await runOnce(['seed-demo'], env, logFile);
+  try {
+    await runOnce(['migrate'], env, logFile);
+    await runOnce(['seed-demo'], env, logFile);
+    if (beforeServe) {
+      const patchbay = (args, extraEnv = {}) => runOnce(args, { ...env, ...extraEnv }, logFile);
+      await beforeServe({ env, baseUrl, idp, dir, patchbay });
+    }
+  } catch (err) {
+    await idp?.stop();
+    await mail.close();
+    throw err;
+  }
 
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(SERVER_BIN, ['serve'], { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -203,6 +294,7 @@ export async function startServer() {
       await exited;
       clearTimeout(timer);
     }
+    await idp?.stop();
     await mail.close();
     log.end();
     if (process.env.PATCHBAY_E2E_KEEP) {
@@ -242,7 +334,7 @@ export async function startServer() {
     return found;
   };
 
-  return { baseUrl, mailbox: mail.mailbox, waitForMail, stop, logFile };
+  return { baseUrl, mailbox: mail.mailbox, waitForMail, stop, logFile, idp };
 }
 
 /** The first `/invite/<token>` link in a message. */
