@@ -136,8 +136,8 @@ pub fn AuditPage() -> impl IntoView {
                                     <div class="mt-4 flex flex-wrap items-center justify-between gap-3">
                                         <div class="flex gap-3">
                                             {export.map(|(jsonl, manifest)| view! {
-                                                <a href=jsonl class=BTN_SECONDARY download="audit.jsonl">"Export JSON lines"</a>
-                                                <a href=manifest class=BTN_SECONDARY download="audit.manifest.json">"SHA-256 manifest"</a>
+                                                <a href=jsonl rel="external" class=BTN_SECONDARY download="audit.jsonl">"Export JSON lines"</a>
+                                                <a href=manifest rel="external" class=BTN_SECONDARY download="audit.manifest.json">"SHA-256 manifest"</a>
                                             })}
                                         </div>
                                         {next.map(|n| view! { <a href=n class=BTN_SECONDARY>"Older events →"</a> })}

@@ -58,7 +58,7 @@ pub fn LoginPage() -> impl IntoView {
                         .filter(|on| *on)
                         .map(|_| view! {
                             <p class="mt-6 border-t border-slate-200 pt-4 text-center text-sm dark:border-slate-800">
-                                <a href="/auth/oidc/start?platform=1" class=BTN_LINK>"Platform staff: sign in with the company identity provider"</a>
+                                <a href="/auth/oidc/start?platform=1" rel="external" class=BTN_LINK>"Platform staff: sign in with the company identity provider"</a>
                             </p>
                         })
                 }}

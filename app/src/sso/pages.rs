@@ -165,7 +165,8 @@ pub fn TenantLoginPage() -> impl IntoView {
                                 <crate::auth::pages::AuthCard title=format!("Sign in to {}", t.name) subtitle="Patchbay">
                                     {if t.sso {
                                         view! {
-                                            <a href=start class=format!("{BTN_PRIMARY} w-full")>"Continue with single sign-on"</a>
+                                            // rel=external: a server route, not a page of the app (the router must not take it).
+                                            <a href=start rel="external" class=format!("{BTN_PRIMARY} w-full")>"Continue with single sign-on"</a>
                                             {(!t.require_sso).then(|| view! {
                                                 <p class="mt-4 text-center text-sm text-slate-500 dark:text-slate-400">
                                                     "Or " <a href="/login" class=BTN_LINK>"sign in with a password"</a>
