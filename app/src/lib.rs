@@ -3,9 +3,11 @@
 
 pub mod audit;
 pub mod auth;
+pub mod catalog;
 pub mod components;
 pub mod error;
 pub mod home;
+pub mod orders;
 pub mod sso;
 pub mod team;
 pub mod tenants;
@@ -65,6 +67,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/portal/team") view=team::pages::PortalTeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/audit") view=audit::pages::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/sso") view=sso::pages::SsoPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/locations") view=catalog::pages::LocationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/quotes") view=catalog::pages::QuotesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/quotes/new") view=catalog::pages::QuoteBuilderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/quotes/:id") view=catalog::pages::QuoteDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/orders") view=orders::pages::OrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/orders/:id") view=orders::pages::OrderDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/catalog") view=catalog::pages::CatalogAdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/pricing") view=catalog::pages::PricingPage ssr=SsrMode::Async/>
                     <Route path=path!("/console") view=home::pages::ConsoleHome ssr=SsrMode::Async/>
                     <Route path=path!("/console/tenants") view=tenants::pages::TenantsPage ssr=SsrMode::Async/>
                     <Route path=path!("/console/tenants/:id") view=tenants::pages::TenantDetailPage ssr=SsrMode::Async/>

@@ -176,6 +176,7 @@ async fn ensure_membership(
 pub struct SeedReport {
     pub created_tenants: Vec<String>,
     pub created_users: Vec<String>,
+    pub created_catalog: bool,
 }
 
 /// The demo data: tenants Acme Networks (Enterprise) and Globex (Standard), the
@@ -211,6 +212,18 @@ pub async fn seed_demo(db: &DatabaseConnection, password: &str) -> Result<SeedRe
         report.created_users.push("tenant_admin@globex.example".into());
     }
     ensure_membership(db, &gid, &globex, Role::TenantAdmin).await?;
+    report.created_catalog = crate::catalog::seed::seed_catalog(db).await?;
+    // Acme asks for a second approver on orders above EUR 10,000 over their term.
+    if entity::order_policy::Entity::find_by_id(acme.clone()).one(db).await?.is_none() {
+        entity::order_policy::ActiveModel {
+            tenant_id: Set(acme.clone()),
+            approval_threshold_minor: Set(Some(1_000_000)),
+            currency: Set("EUR".into()),
+            updated_at: Set(Utc::now()),
+        }
+        .insert(db)
+        .await?;
+    }
     Ok(report)
 }
 

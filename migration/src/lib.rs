@@ -3,12 +3,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_foundation;
 mod m20261123_000002_sso;
+mod m20261123_000003_catalog_orders;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_foundation::Migration), Box::new(m20261123_000002_sso::Migration)]
+        vec![
+            Box::new(m20261123_000001_foundation::Migration),
+            Box::new(m20261123_000002_sso::Migration),
+            Box::new(m20261123_000003_catalog_orders::Migration),
+        ]
     }
 }

@@ -131,7 +131,10 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 None => (random_password(), true),
             };
             let report = app::seed::seed_demo(&db, &password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            if report.created_users.is_empty() && report.created_tenants.is_empty() {
+            if report.created_catalog {
+                println!("demo catalog created: providers, locations, endpoints, offerings and price books");
+            }
+            if report.created_users.is_empty() && report.created_tenants.is_empty() && !report.created_catalog {
                 println!("demo data already present: nothing changed");
             } else {
                 println!("demo data created: tenants {:?}, users {:?}", report.created_tenants, report.created_users);

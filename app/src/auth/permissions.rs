@@ -77,6 +77,16 @@ pub enum Perm {
     AuditExport,
     /// Configure the tenant's single sign-on.
     SsoManage,
+    /// Price connections and save quotes.
+    QuoteCreate,
+    /// Place and cancel orders.
+    OrderPlace,
+    /// Approve or reject orders placed by someone else.
+    OrderApprove,
+    /// Set the tenant's ordering rules (approval threshold).
+    OrderPolicy,
+    /// Run the catalog and price books (platform).
+    CatalogManage,
 }
 
 /// The permission table: which tenant roles may do what. Platform admins may do
@@ -93,6 +103,11 @@ pub fn roles_for(perm: Perm) -> &'static [Role] {
         Perm::AuditView => &[TenantAdmin, Auditor],
         Perm::AuditExport => &[TenantAdmin, Auditor],
         Perm::SsoManage => &[TenantAdmin],
+        Perm::QuoteCreate => &[TenantAdmin, BillingAdmin, Operator, Member],
+        Perm::OrderPlace => &[TenantAdmin, BillingAdmin],
+        Perm::OrderApprove => &[TenantAdmin, BillingAdmin],
+        Perm::OrderPolicy => &[TenantAdmin],
+        Perm::CatalogManage => &[],
     }
 }
 
@@ -106,7 +121,17 @@ pub fn allowed(perm: Perm, is_platform_admin: bool, role: Option<Role>) -> bool 
 
 /// Whether `perm` changes data (refused while the tenant is suspended).
 pub fn is_write(perm: Perm) -> bool {
-    matches!(perm, Perm::TeamManage | Perm::TenantsManage | Perm::SsoManage)
+    matches!(
+        perm,
+        Perm::TeamManage
+            | Perm::TenantsManage
+            | Perm::SsoManage
+            | Perm::QuoteCreate
+            | Perm::OrderPlace
+            | Perm::OrderApprove
+            | Perm::OrderPolicy
+            | Perm::CatalogManage
+    )
 }
 
 #[cfg(test)]

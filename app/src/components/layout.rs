@@ -36,6 +36,9 @@ pub fn nav_items(face: Face, v: &Viewer) -> Vec<(&'static str, &'static str)> {
     match face {
         Face::Portal => {
             items.push(("Overview", "/portal"));
+            items.push(("Locations", "/portal/locations"));
+            items.push(("Quotes", "/portal/quotes"));
+            items.push(("Orders", "/portal/orders"));
             if v.can(Perm::TeamView) {
                 items.push(("Team", "/portal/team"));
             }
@@ -50,6 +53,8 @@ pub fn nav_items(face: Face, v: &Viewer) -> Vec<(&'static str, &'static str)> {
             items.push(("Overview", "/console"));
             if v.can(Perm::TenantsManage) {
                 items.push(("Tenants", "/console/tenants"));
+                items.push(("Catalog", "/console/catalog"));
+                items.push(("Price books", "/console/pricing"));
                 items.push(("Audit log", "/console/audit"));
             }
         }
