@@ -136,7 +136,7 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             }
             if report.created_users.is_empty() && report.created_tenants.is_empty() && !report.created_catalog {
                 println!("demo data already present: nothing changed");
-            } else {
+            } else if !report.created_users.is_empty() || !report.created_tenants.is_empty() {
                 println!("demo data created: tenants {:?}, users {:?}", report.created_tenants, report.created_users);
                 if generated {
                     println!("demo password (generated; set PATCHBAY_DEMO_PASSWORD to choose one): {password}");

@@ -543,7 +543,7 @@ pub fn parse_percent(s: &str) -> Option<i64> {
     Some(if neg { -bps } else { bps })
 }
 
-/// Publish a new version of a region's book: the latest version's prices adjusted by a percentage,
+/// Publish a new version of a region's book: the prices in force on its date adjusted by a percentage,
 /// effective from a date (today or later). Quotes keep the prices they were made with.
 pub async fn publish_version(
     ctx: &Ctx,
@@ -575,11 +575,13 @@ pub async fn publish_version(
     if note.is_empty() || note.chars().count() > 200 {
         fields.insert("note".into(), "Say what changed (up to 200 characters).".into());
     }
-    let latest = price_book::Entity::find()
-        .filter(price_book::Column::Region.eq(region))
-        .order_by_desc(price_book::Column::Version)
-        .one(ctx.db())
-        .await?;
+    let versions = price_book::Entity::find().filter(price_book::Column::Region.eq(region)).all(ctx.db()).await?;
+    let next_version = versions.iter().map(|b| b.version).max().unwrap_or(0) + 1;
+    // The new prices start from the version that would be in force on the new date.
+    let on_date = date.and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc().timestamp()).unwrap_or(i64::MAX);
+    let latest = in_force(&versions, on_date, |b| b.effective_from.timestamp())
+        .or_else(|| versions.iter().min_by_key(|b| b.effective_from))
+        .cloned();
     if latest.is_none() {
         fields.insert("region".into(), "Choose a region that has a price book.".into());
     }
@@ -596,7 +598,7 @@ pub async fn publish_version(
         id: Set(id.clone()),
         region: Set(latest.region.clone()),
         currency: Set(latest.currency.clone()),
-        version: Set(latest.version + 1),
+        version: Set(next_version),
         effective_from: Set(effective),
         term_discounts_bps: Set(latest.term_discounts_bps.clone()),
         note: Set(note.to_string()),
@@ -621,7 +623,7 @@ pub async fn publish_version(
     }
     record(
         &txn,
-        NewEvent::platform(ctx.actor(), "pricing.version_published", "price_book", Some(id.clone()), true, serde_json::json!({"region": latest.region, "currency": latest.currency, "version": latest.version + 1, "effective_from": effective_from, "adjust_bps": bps, "note": note})),
+        NewEvent::platform(ctx.actor(), "pricing.version_published", "price_book", Some(id.clone()), true, serde_json::json!({"region": latest.region, "currency": latest.currency, "version": next_version, "based_on": latest.version, "effective_from": effective_from, "adjust_bps": bps, "note": note})),
     )
     .await?;
     txn.commit().await?;

@@ -27,9 +27,10 @@ pub async fn transition(
 ) -> Result<(), AppError> {
     let from = Status::parse(&o.status);
     if let Some(f) = from
-        && !can(f, to) {
-            return Err(AppError::Conflict(format!("An order that is {} cannot become {}.", f.label(), to.label())));
-        }
+        && !can(f, to)
+    {
+        return Err(AppError::Conflict(format!("An order that is {} cannot become {}.", f.label(), to.label())));
+    }
     let now = Utc::now();
     let mut am: order::ActiveModel = o.clone().into();
     am.status = Set(to.as_str().into());
@@ -152,12 +153,13 @@ pub async fn place(
         .count(ctx.db())
         .await?;
     if let Some(ed) = &ed
-        && held >= ed.max_active_services as u64 {
-            return Err(AppError::Conflict(format!(
-                "The {} edition allows {} active services and {} already have one. Terminate a service or upgrade the edition.",
-                ed.name, ed.max_active_services, held
-            )));
-        }
+        && held >= ed.max_active_services as u64
+    {
+        return Err(AppError::Conflict(format!(
+            "The {} edition allows {} active services and {} already have one. Terminate a service or upgrade the edition.",
+            ed.name, ed.max_active_services, held
+        )));
+    }
     let pol = policy(ctx.db(), &t.id).await?;
     let approval = needs_approval(pol.as_ref(), q.total_minor, &q.currency);
     let actor = ctx.actor();
