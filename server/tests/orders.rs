@@ -410,3 +410,90 @@ async fn catalog_quotes_and_orders_stay_inside_their_tenant_and_roles() {
     );
     assert_eq!(app.client().call("catalog/locations", &[]).await.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn platform_admins_add_locations_and_endpoints_customers_can_then_quote() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@patchbay.example").await;
+    let bad = admin
+        .call(
+            "catalog/admin/add_location",
+            &[
+                ("location[key]", "Bad Key"),
+                ("location[facility]", ""),
+                ("location[operator]", "Equinix"),
+                ("location[metro]", "London"),
+                ("location[country]", "GBR"),
+                ("location[region]", "EMEA"),
+                ("location[latitude]", "91"),
+                ("location[longitude]", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    for f in ["key", "facility", "country", "latitude"] {
+        assert!(bad.body["Validation"]["fields"][f].is_string(), "{f}");
+    }
+    let ok = admin
+        .call(
+            "catalog/admin/add_location",
+            &[
+                ("location[key]", "eqx-ld8"),
+                ("location[facility]", "Equinix LD8, Docklands"),
+                ("location[operator]", "Equinix"),
+                ("location[metro]", "London"),
+                ("location[country]", "gb"),
+                ("location[region]", "EMEA"),
+                ("location[latitude]", "51.51"),
+                ("location[longitude]", "-0.005"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let loc = entity::location::Entity::find()
+        .filter(entity::location::Column::Key.eq("eqx-ld8"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(loc.country, "GB");
+    let equinix = entity::provider::Entity::find()
+        .filter(entity::provider::Column::Key.eq("equinix"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let r = admin
+        .call(
+            "catalog/admin/add_endpoint",
+            &[
+                ("endpoint[provider_id]", equinix.id.as_str()),
+                ("endpoint[location_id]", &loc.id),
+                ("endpoint[kind]", "dc_port"),
+                ("endpoint[name]", "Equinix LD8 — 10G port"),
+                ("endpoint[cloud_region]", ""),
+                ("endpoint[bandwidths]", "100, 1G, 10G"),
+                ("endpoint[capacity_mbps]", "10000"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A customer can price a connection from the new port.
+    let conn = Conn {
+        offering: offering(&app, "cloud-dc").await,
+        a: entity::endpoint::Entity::find()
+            .filter(entity::endpoint::Column::LocationId.eq(&loc.id))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        b: endpoint(&app, "aws", "cloud_onramp", "London", 1000).await,
+    };
+    let billing = app.login("billing_admin@acme.example").await;
+    let q = quote(&billing, &conn, "1000", "12").await;
+    assert_eq!(q.status, StatusCode::OK, "{}", q.body);
+    // Tenants cannot touch the catalog.
+    let ta = app.login("tenant_admin@acme.example").await;
+    assert_eq!(ta.call("catalog/admin/refs", &[]).await.status, StatusCode::FORBIDDEN);
+}

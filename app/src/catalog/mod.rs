@@ -183,6 +183,53 @@ pub struct PriceEntryRow {
     pub usage_per_gb: Option<String>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogRefs {
+    pub providers: Vec<(String, String)>,
+    pub locations: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewLocation {
+    pub key: String,
+    pub facility: String,
+    pub operator: String,
+    pub metro: String,
+    pub country: String,
+    pub region: String,
+    pub latitude: String,
+    pub longitude: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewEndpointInput {
+    pub provider_id: String,
+    pub location_id: String,
+    pub kind: String,
+    pub name: String,
+    pub cloud_region: String,
+    pub bandwidths: String,
+    pub capacity_mbps: String,
+}
+
+#[server(endpoint = "catalog/admin/refs")]
+pub async fn get_catalog_refs() -> Result<CatalogRefs, AppError> {
+    use crate::auth::{permissions::Perm, ssr::*};
+    respond(async { ssr::refs(require(Perm::CatalogManage).await?.db()).await }.await)
+}
+
+#[server(endpoint = "catalog/admin/add_location")]
+pub async fn add_location(location: NewLocation) -> Result<(), AppError> {
+    use crate::auth::{permissions::Perm, ssr::*};
+    respond(async { ssr::add_location(&require(Perm::CatalogManage).await?, location).await }.await)
+}
+
+#[server(endpoint = "catalog/admin/add_endpoint")]
+pub async fn add_endpoint(endpoint: NewEndpointInput) -> Result<(), AppError> {
+    use crate::auth::{permissions::Perm, ssr::*};
+    respond(async { ssr::add_endpoint(&require(Perm::CatalogManage).await?, endpoint).await }.await)
+}
+
 #[server(endpoint = "catalog/locations")]
 pub async fn list_locations(
     provider: Option<String>,

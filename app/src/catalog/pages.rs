@@ -411,14 +411,62 @@ pub fn QuoteDetailPage() -> impl IntoView {
     }
 }
 
+fn endpoint_kinds() -> Vec<(String, String)> {
+    ["cloud_onramp", "dc_port", "exchange_port", "partner"]
+        .into_iter()
+        .map(|k| (k.to_string(), kind_label(k).to_string()))
+        .collect()
+}
+
 #[component]
 pub fn CatalogAdminPage() -> impl IntoView {
     let set = ServerAction::<SetEndpoint>::new();
-    let eps = Resource::new(move || set.version().get(), |_| admin_endpoints());
+    let add_loc = ServerAction::<AddLocation>::new();
+    let add_ep = ServerAction::<AddEndpoint>::new();
+    let eps = Resource::new(move || (set.version().get(), add_ep.version().get()), |_| admin_endpoints());
+    let refs = Resource::new(move || add_loc.version().get(), |_| get_catalog_refs());
     let err = action_error(set);
+    let loc_err = action_error(add_loc);
+    let ep_err = action_error(add_ep);
     view! {
         <Title text="Catalog"/>
-        <PageHeader title="Catalog" subtitle="Endpoints customers can order: open or close them and set port capacity."/>
+        <PageHeader title="Catalog" subtitle="Facilities and endpoints customers can order: add them, open or close them, set port capacity."/>
+        <div class="mb-6 grid grid-cols-1 gap-6 xl:grid-cols-2">
+            <Card title="Add a location">
+                <FormError err=loc_err/>
+                <ActionForm action=add_loc attr:class="grid grid-cols-2 gap-3">
+                    <Field label="Key" name="location[key]" placeholder="eqx-ld8" required=true error=field_error(loc_err, "key")/>
+                    <Field label="Facility" name="location[facility]" placeholder="Equinix LD8, London" required=true error=field_error(loc_err, "facility")/>
+                    <Field label="Operator" name="location[operator]" placeholder="Equinix" required=true error=field_error(loc_err, "operator")/>
+                    <Field label="Metro" name="location[metro]" placeholder="London" required=true error=field_error(loc_err, "metro")/>
+                    <Field label="Country" name="location[country]" placeholder="GB" required=true error=field_error(loc_err, "country")/>
+                    <SelectField label="Pricing region" name="location[region]" options=vec![("EMEA".into(), "EMEA".into()), ("NA".into(), "North America".into()), ("APAC".into(), "Asia-Pacific".into())] error=field_error(loc_err, "region")/>
+                    <Field label="Latitude" name="location[latitude]" placeholder="51.5" required=true error=field_error(loc_err, "latitude")/>
+                    <Field label="Longitude" name="location[longitude]" placeholder="-0.01" required=true error=field_error(loc_err, "longitude")/>
+                    <div class="col-span-2"><button type="submit" class=BTN_SECONDARY>"Add location"</button></div>
+                </ActionForm>
+            </Card>
+            <Card title="Add an endpoint">
+                <FormError err=ep_err/>
+                <Suspense fallback=|| view! { <Loading/> }>
+                    {move || refs.get().map(|r| match r {
+                        Err(e) => view! { <ErrorBox err=e/> }.into_any(),
+                        Ok(refs) => view! {
+                            <ActionForm action=add_ep attr:class="grid grid-cols-2 gap-3">
+                                <SelectField label="Provider" name="endpoint[provider_id]" options=refs.providers.clone() error=field_error(ep_err, "provider_id")/>
+                                <SelectField label="Location" name="endpoint[location_id]" options=refs.locations.clone() error=field_error(ep_err, "location_id")/>
+                                <SelectField label="Kind" name="endpoint[kind]" options=endpoint_kinds() error=field_error(ep_err, "kind")/>
+                                <Field label="Name" name="endpoint[name]" placeholder="Equinix LD8 — 10G port" required=true error=field_error(ep_err, "name")/>
+                                <Field label="Cloud region" name="endpoint[cloud_region]" placeholder="eu-west-2 (on-ramps only)" error=field_error(ep_err, "cloud_region")/>
+                                <Field label="Bandwidths" name="endpoint[bandwidths]" placeholder="100, 500, 1G, 10G" required=true error=field_error(ep_err, "bandwidths")/>
+                                <Field label="Capacity (Mbps)" name="endpoint[capacity_mbps]" kind="number" placeholder="10000" required=true error=field_error(ep_err, "capacity_mbps")/>
+                                <div class="col-span-2"><button type="submit" class=BTN_SECONDARY>"Add endpoint"</button></div>
+                            </ActionForm>
+                        }.into_any(),
+                    })}
+                </Suspense>
+            </Card>
+        </div>
         <FormError err=err/>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || {

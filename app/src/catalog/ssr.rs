@@ -645,3 +645,179 @@ mod tests {
         assert_eq!(parse_percent(""), None);
     }
 }
+
+/// Providers and locations, for the catalog forms.
+pub async fn refs(db: &DatabaseConnection) -> Result<CatalogRefs, AppError> {
+    let providers = provider::Entity::find().order_by_asc(provider::Column::Name).all(db).await?;
+    let locations = location::Entity::find().order_by_asc(location::Column::Metro).all(db).await?;
+    Ok(CatalogRefs {
+        providers: providers.into_iter().map(|p| (p.id, format!("{} ({})", p.name, p.kind))).collect(),
+        locations: locations.into_iter().map(|l| (l.id, format!("{} — {}", l.metro, l.facility))).collect(),
+    })
+}
+
+fn parse_coordinate(s: &str, limit: f64) -> Option<f64> {
+    s.trim().parse::<f64>().ok().filter(|v| v.is_finite() && v.abs() <= limit)
+}
+
+pub async fn add_location(ctx: &Ctx, input: NewLocation) -> Result<(), AppError> {
+    let mut fields = FieldErrors::new();
+    let key = input.key.trim().to_lowercase();
+    if key.len() < 2 || key.len() > 40 || !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        fields.insert("key".into(), "2–40 lower-case letters, digits or hyphens, like eqx-ld8.".into());
+    } else if location::Entity::find().filter(location::Column::Key.eq(&key)).one(ctx.db()).await?.is_some() {
+        fields.insert("key".into(), "Another location uses this key.".into());
+    }
+    for (f, v) in [("facility", &input.facility), ("operator", &input.operator), ("metro", &input.metro)] {
+        if v.trim().is_empty() || v.chars().count() > 120 {
+            fields.insert(f.into(), "Required (up to 120 characters).".into());
+        }
+    }
+    let country = input.country.trim().to_uppercase();
+    if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
+        fields.insert("country".into(), "Two-letter ISO country code, like GB.".into());
+    }
+    if !["EMEA", "NA", "APAC"].contains(&input.region.as_str()) {
+        fields.insert("region".into(), "Choose a pricing region.".into());
+    }
+    let lat = parse_coordinate(&input.latitude, 90.0);
+    if lat.is_none() {
+        fields.insert("latitude".into(), "A latitude between -90 and 90.".into());
+    }
+    let lon = parse_coordinate(&input.longitude, 180.0);
+    if lon.is_none() {
+        fields.insert("longitude".into(), "A longitude between -180 and 180.".into());
+    }
+    if let Some(e) = AppError::from_fields(fields) {
+        return Err(e);
+    }
+    let id = new_id();
+    let txn = ctx.db().begin().await?;
+    location::ActiveModel {
+        id: Set(id.clone()),
+        key: Set(key.clone()),
+        facility: Set(input.facility.trim().into()),
+        operator: Set(input.operator.trim().into()),
+        metro: Set(input.metro.trim().into()),
+        country: Set(country),
+        region: Set(input.region.clone()),
+        latitude: Set(lat.unwrap_or_default()),
+        longitude: Set(lon.unwrap_or_default()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    record(
+        &txn,
+        NewEvent::platform(
+            ctx.actor(),
+            "catalog.location_added",
+            "location",
+            Some(id),
+            true,
+            serde_json::json!({"key": key, "facility": input.facility.trim()}),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Parse "50, 100, 1G, 10 Gbps" into Mbps.
+pub fn parse_bandwidths(s: &str) -> Option<Vec<i64>> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let lower = part.to_lowercase().replace(' ', "");
+        let (num, mult) = if let Some(n) = lower.strip_suffix("gbps").or_else(|| lower.strip_suffix('g')) {
+            (n.to_string(), 1000)
+        } else {
+            (lower.strip_suffix("mbps").or_else(|| lower.strip_suffix('m')).unwrap_or(&lower).to_string(), 1)
+        };
+        let v = num.parse::<i64>().ok()?.checked_mul(mult)?;
+        if v <= 0 || v > 400_000 {
+            return None;
+        }
+        out.push(v);
+    }
+    out.sort_unstable();
+    out.dedup();
+    (!out.is_empty()).then_some(out)
+}
+
+pub async fn add_endpoint(ctx: &Ctx, input: NewEndpointInput) -> Result<(), AppError> {
+    let mut fields = FieldErrors::new();
+    let p = provider::Entity::find_by_id(input.provider_id.clone()).one(ctx.db()).await?;
+    if p.is_none() {
+        fields.insert("provider_id".into(), "Choose a provider.".into());
+    }
+    let l = location::Entity::find_by_id(input.location_id.clone()).one(ctx.db()).await?;
+    if l.is_none() {
+        fields.insert("location_id".into(), "Choose a location.".into());
+    }
+    if !["cloud_onramp", "dc_port", "exchange_port", "partner"].contains(&input.kind.as_str()) {
+        fields.insert("kind".into(), "Choose a kind.".into());
+    }
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        fields.insert("name".into(), "Required (up to 120 characters).".into());
+    }
+    let bws = parse_bandwidths(&input.bandwidths);
+    if bws.is_none() {
+        fields.insert("bandwidths".into(), "List bandwidths like 50, 100, 1G, 10G.".into());
+    }
+    let cap = input.capacity_mbps.trim().parse::<i64>().ok().filter(|c| (1..=10_000_000).contains(c));
+    if cap.is_none() {
+        fields.insert("capacity_mbps".into(), "Enter the capacity in Mbps.".into());
+    }
+    if let Some(e) = AppError::from_fields(fields) {
+        return Err(e);
+    }
+    let id = new_id();
+    let txn = ctx.db().begin().await?;
+    endpoint::ActiveModel {
+        id: Set(id.clone()),
+        provider_id: Set(input.provider_id.clone()),
+        location_id: Set(input.location_id.clone()),
+        kind: Set(input.kind.clone()),
+        name: Set(name.into()),
+        cloud_region: Set(Some(input.cloud_region.trim().to_string()).filter(|r| !r.is_empty())),
+        bandwidths_mbps: Set(
+            serde_json::to_string(&bws.unwrap_or_default()).map_err(|e| AppError::internal("bandwidths", e))?
+        ),
+        capacity_mbps: Set(cap.unwrap_or_default()),
+        used_mbps: Set(0),
+        active: Set(true),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    record(
+        &txn,
+        NewEvent::platform(
+            ctx.actor(),
+            "catalog.endpoint_added",
+            "endpoint",
+            Some(id),
+            true,
+            serde_json::json!({"name": name, "kind": input.kind}),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod bandwidth_tests {
+    use super::parse_bandwidths;
+
+    #[test]
+    fn bandwidth_lists_parse_with_units() {
+        assert_eq!(parse_bandwidths("50, 100, 1G, 10 Gbps, 100"), Some(vec![50, 100, 1000, 10000]));
+        assert_eq!(parse_bandwidths("500Mbps"), Some(vec![500]));
+        assert_eq!(parse_bandwidths(""), None);
+        assert_eq!(parse_bandwidths("fast"), None);
+        assert_eq!(parse_bandwidths("0"), None);
+    }
+}
