@@ -509,16 +509,18 @@ fn base_mrc_cents(mbps: i64) -> Result<i64, AppError> {
 
 /// Demo set-up fee in US cents: more for the larger ports.
 fn base_nrc_cents(mbps: i64) -> i64 {
-    match mbps {
-        ..=1_000 => 25_000,
-        ..10_000 => 37_500,
-        _ => 50_000,
+    if mbps <= 1_000 {
+        25_000
+    } else if mbps < 10_000 {
+        37_500
+    } else {
+        50_000
     }
 }
 
-/// `amount × per_mille / 1000`, rounded half up to a whole minor unit (amounts here are positive).
-fn per_mille(amount: i64, per_mille: i64) -> i64 {
-    (amount * per_mille + 500) / 1000
+/// `amount × factor / 1000`, rounded half up to a whole minor unit (amounts here are positive).
+fn per_mille(amount: i64, factor: i64) -> i64 {
+    (amount * factor + 500) / 1000
 }
 
 /// `(nrc, mrc, usage per GB)` of a product at a bandwidth in a book, in the book's minor units.
