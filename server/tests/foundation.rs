@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use entity::{membership, tenant, user};
+use entity::{membership, tenant};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
@@ -12,14 +12,6 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a [&'a str]);
 
 const ROLES: [&str; 6] = ["tenant_admin", "billing_admin", "operator", "member", "auditor", "support"];
-
-async fn tenant_id(app: &TestApp, slug: &str) -> String {
-    tenant::Entity::find().filter(tenant::Column::Slug.eq(slug)).one(&app.state.db).await.unwrap().unwrap().id
-}
-
-async fn user_id(app: &TestApp, email: &str) -> String {
-    user::Entity::find().filter(user::Column::Email.eq(email)).one(&app.state.db).await.unwrap().unwrap().id
-}
 
 #[tokio::test]
 async fn migrations_run_from_empty_and_health_endpoints_answer() {

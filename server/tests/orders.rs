@@ -7,16 +7,6 @@ use common::*;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-async fn tenant_id(app: &TestApp, slug: &str) -> String {
-    entity::tenant::Entity::find()
-        .filter(entity::tenant::Column::Slug.eq(slug))
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
 async fn offering(app: &TestApp, key: &str) -> String {
     entity::offering::Entity::find()
         .filter(entity::offering::Column::Key.eq(key))

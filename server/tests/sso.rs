@@ -8,16 +8,6 @@ use common::*;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
-async fn tenant_id(app: &TestApp, slug: &str) -> String {
-    entity::tenant::Entity::find()
-        .filter(entity::tenant::Column::Slug.eq(slug))
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
 /// Configure Acme's IdP through the Security & SSO server function, as its tenant admin.
 async fn configure(app: &TestApp, issuer: &str, role_map: &str, require_sso: bool) {
     let acme = tenant_id(app, "acme").await;

@@ -355,6 +355,20 @@ async fn failures_since(
         .await?)
 }
 
+/// Audit a refused sign-in of a known account.
+async fn login_failed(db: &DatabaseConnection, user: &user::Model, ip: &str, reason: &str) -> Result<(), AppError> {
+    let details = serde_json::json!({"ip": ip, "reason": reason});
+    let ev = NewEvent::platform(
+        Actor::user(&user.id, &user.email),
+        "auth.login_failed",
+        "user",
+        Some(user.id.clone()),
+        false,
+        details,
+    );
+    record(db, ev).await
+}
+
 /// Sign in with e-mail and password. On success the session id is rotated and
 /// the user's first tenant is selected; returns the path to go to.
 pub async fn sign_in(
@@ -439,35 +453,13 @@ pub async fn sign_in(
         });
     };
     if let Some(tenant_name) = crate::sso::ssr::password_refused(&state.db, &user).await? {
-        record(
-            &state.db,
-            NewEvent::platform(
-                Actor::user(&user.id, &user.email),
-                "auth.login_failed",
-                "user",
-                Some(user.id.clone()),
-                false,
-                serde_json::json!({"ip": ip, "reason": "sso_required"}),
-            ),
-        )
-        .await?;
+        login_failed(&state.db, &user, ip, "sso_required").await?;
         return Err(AppError::Forbidden(format!(
             "{tenant_name} requires single sign-on. Leave the password empty to continue with your identity provider."
         )));
     }
     if user.disabled {
-        record(
-            &state.db,
-            NewEvent::platform(
-                Actor::user(&user.id, &user.email),
-                "auth.login_failed",
-                "user",
-                Some(user.id.clone()),
-                false,
-                serde_json::json!({"ip": ip, "reason": "disabled"}),
-            ),
-        )
-        .await?;
+        login_failed(&state.db, &user, ip, "disabled").await?;
         return Err(AppError::Forbidden("This account is disabled. Ask your administrator to re-enable it.".into()));
     }
 
@@ -482,18 +474,7 @@ pub async fn sign_in(
         }
     }
     if first.is_none() && !user.is_platform_admin {
-        record(
-            &state.db,
-            NewEvent::platform(
-                Actor::user(&user.id, &user.email),
-                "auth.login_failed",
-                "user",
-                Some(user.id.clone()),
-                false,
-                serde_json::json!({"ip": ip, "reason": "no_tenant"}),
-            ),
-        )
-        .await?;
+        login_failed(&state.db, &user, ip, "no_tenant").await?;
         return Err(AppError::Forbidden("Your account is not a member of any active tenant.".into()));
     }
 

@@ -105,6 +105,30 @@ pub async fn spawn_app_custom(with_mail: bool, customize: impl FnOnce(&mut Confi
     TestApp { base: format!("http://127.0.0.1:{port}"), state, database_url, mail, pg, _dir: dir }
 }
 
+/// The id of a tenant by slug.
+pub async fn tenant_id(app: &TestApp, slug: &str) -> String {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::tenant::Entity::find()
+        .filter(entity::tenant::Column::Slug.eq(slug))
+        .one(&app.state.db)
+        .await
+        .expect("query tenant")
+        .expect("tenant exists")
+        .id
+}
+
+/// The id of a user by e-mail.
+pub async fn user_id(app: &TestApp, email: &str) -> String {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::user::Entity::find()
+        .filter(entity::user::Column::Email.eq(email))
+        .one(&app.state.db)
+        .await
+        .expect("query user")
+        .expect("user exists")
+        .id
+}
+
 /// A browser-like client: cookie jar, same-origin `Origin`, no redirect following.
 pub struct Client {
     pub http: reqwest::Client,
