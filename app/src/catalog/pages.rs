@@ -264,22 +264,7 @@ pub fn QuoteBuilderPage() -> impl IntoView {
                                                 }.into_any()
                                             }}
                                             {(!p.lines.is_empty()).then(|| view! {
-                                                <table class="mt-4 w-full text-sm" data-testid="quote-lines">
-                                                    <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
-                                                        {p.lines.iter().map(|l| view! {
-                                                            <tr>
-                                                                <td class="py-2">{l.label.clone()}</td>
-                                                                <td class="py-2 text-slate-500">{l.period.clone()}</td>
-                                                                <td class="py-2 text-right tabular-nums">{l.amount.clone()}</td>
-                                                            </tr>
-                                                        }).collect_view()}
-                                                    </tbody>
-                                                </table>
-                                                <dl class="mt-4 grid grid-cols-3 gap-3 border-t border-slate-200 pt-4 text-sm dark:border-slate-800">
-                                                    <div><dt class="text-slate-500">"One-time"</dt><dd class="text-lg font-semibold tabular-nums">{p.nrc.clone()}</dd></div>
-                                                    <div><dt class="text-slate-500">"Monthly"</dt><dd class="text-lg font-semibold tabular-nums">{p.monthly.clone()}</dd></div>
-                                                    <div><dt class="text-slate-500">"Total contract"</dt><dd data-testid="quote-total" class="text-lg font-semibold tabular-nums">{p.total.clone()}</dd></div>
-                                                </dl>
+                                                <PriceSummary lines=p.lines.clone() nrc=p.nrc.clone() monthly=p.monthly.clone() total=p.total.clone()/>
                                                 <p class="mt-2 text-xs text-slate-500">{format!("Prices from {}. Quotes are valid for 30 days and keep these prices.", p.price_book)}</p>
                                             })}
                                             {(p.serviceable && can_save).then(|| view! {
@@ -302,6 +287,32 @@ pub fn QuoteBuilderPage() -> impl IntoView {
                 </Suspense>
             </div>
         </div>
+    }
+}
+
+/// A quote's line items and totals (the builder's preview and a saved quote alike).
+#[component]
+fn PriceSummary(lines: Vec<PreviewLine>, nrc: String, monthly: String, total: String) -> impl IntoView {
+    view! {
+        <table class="mt-4 w-full text-sm" data-testid="quote-lines">
+            <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+                {lines
+                    .into_iter()
+                    .map(|l| view! {
+                        <tr>
+                            <td class="py-2">{l.label}</td>
+                            <td class="py-2 text-slate-500">{l.period}</td>
+                            <td class="py-2 text-right tabular-nums">{l.amount}</td>
+                        </tr>
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+        <dl class="mt-4 grid grid-cols-3 gap-3 border-t border-slate-200 pt-4 text-sm dark:border-slate-800">
+            <div><dt class="text-slate-500">"One-time"</dt><dd class="text-lg font-semibold tabular-nums">{nrc}</dd></div>
+            <div><dt class="text-slate-500">"Monthly"</dt><dd class="text-lg font-semibold tabular-nums">{monthly}</dd></div>
+            <div><dt class="text-slate-500">"Total contract"</dt><dd data-testid="quote-total" class="text-lg font-semibold tabular-nums">{total}</dd></div>
+        </dl>
     }
 }
 
@@ -370,18 +381,7 @@ pub fn QuoteDetailPage() -> impl IntoView {
                                         <p class="text-sm"><span class="font-medium">"A: "</span>{q.a_end.clone()}</p>
                                         <p class="text-sm"><span class="font-medium">"B: "</span>{q.b_end.clone()}</p>
                                         <p class="mt-1 text-sm text-slate-500">{format!("{} · {} months · created {} by {} · valid until {}", q.bandwidth, q.term_months, q.created_at, q.created_by, q.valid_until)}</p>
-                                        <table class="mt-4 w-full text-sm">
-                                            <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
-                                                {q.lines.iter().map(|l| view! {
-                                                    <tr><td class="py-2">{l.label.clone()}</td><td class="py-2 text-slate-500">{l.period.clone()}</td><td class="py-2 text-right tabular-nums">{l.amount.clone()}</td></tr>
-                                                }).collect_view()}
-                                            </tbody>
-                                        </table>
-                                        <dl class="mt-4 grid grid-cols-3 gap-3 border-t border-slate-200 pt-4 text-sm dark:border-slate-800">
-                                            <div><dt class="text-slate-500">"One-time"</dt><dd class="text-lg font-semibold tabular-nums">{q.nrc.clone()}</dd></div>
-                                            <div><dt class="text-slate-500">"Monthly"</dt><dd class="text-lg font-semibold tabular-nums">{q.monthly.clone()}</dd></div>
-                                            <div><dt class="text-slate-500">"Total contract"</dt><dd class="text-lg font-semibold tabular-nums">{q.total.clone()}</dd></div>
-                                        </dl>
+                                        <PriceSummary lines=q.lines.clone() nrc=q.nrc.clone() monthly=q.monthly.clone() total=q.total.clone()/>
                                     </Card>
                                 </div>
                                 <div>
