@@ -164,6 +164,12 @@ pub fn router(state: AppState, cfg: &Config) -> Router {
         .layer(axum::middleware::from_fn(crate::fn_status::fix_status))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::csrf::guard))
+        // No request may hang forever (an SSR render waiting on something that never
+        // resolves answers 408 instead). Long-lived streams will need their own route layer.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(trace)
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -48,12 +48,17 @@ struct Suite {
 impl Suite {
     /// Run one step; a failure is recorded and reported, and the suite goes on.
     fn step(&mut self, name: &'static str, body: impl FnOnce() -> Result<()>) -> bool {
+        self.step_noted(name, || body().map(|()| None))
+    }
+
+    /// Like `step`, for steps that can pass with something to say (shown in the summary).
+    fn step_noted(&mut self, name: &'static str, body: impl FnOnce() -> Result<Option<String>>) -> bool {
         println!("\n==> {name}");
         let started = Instant::now();
         let result = body();
         let elapsed = started.elapsed();
         let (outcome, note) = match result {
-            Ok(()) => (Outcome::Passed, String::new()),
+            Ok(note) => (Outcome::Passed, note.unwrap_or_default()),
             Err(err) => {
                 eprintln!("xtask: step `{name}` failed: {err:#}");
                 (Outcome::Failed, format!("{err:#}"))
@@ -124,12 +129,12 @@ pub fn run(project: &Project) -> Result<ExitCode> {
 
     let sqlite = [("PATCHBAY_TEST_DATABASE", "sqlite")];
     suite.step("tests: app (unit)", || cargo(project, &["test", "-p", "app", "--features", "ssr"], &sqlite));
-    suite.step("tests: server on SQLite", || cargo(project, &["test", "-p", "server"], &sqlite));
+    suite.step_noted("tests: server on SQLite", || cargo_twice(project, &["test", "-p", "server"], &sqlite));
 
     const POSTGRES_STEP: &str = "tests: server on PostgreSQL";
     if env::var_os(POSTGRES_URL_VAR).is_some_and(|v| !v.is_empty()) {
-        suite.step(POSTGRES_STEP, || {
-            cargo(project, &["test", "-p", "server"], &[("PATCHBAY_TEST_DATABASE", "postgres")])
+        suite.step_noted(POSTGRES_STEP, || {
+            cargo_twice(project, &["test", "-p", "server"], &[("PATCHBAY_TEST_DATABASE", "postgres")])
         });
     } else {
         let rule = "!".repeat(72);
@@ -156,6 +161,25 @@ fn cargo(project: &Project, args: &[&str], envs: &[(&str, &str)]) -> Result<()> 
     let mut cmd = project.cargo();
     cmd.args(args).envs(envs.iter().copied());
     run_cmd(&mut cmd)
+}
+
+/// Run a test command; when it fails, run it once more and say so loudly. A known
+/// intermittent stall of one integration test under heavy load (a request that never
+/// answers; the test client gives up after 20 s) must not hide behind a green run, so a
+/// pass on the second attempt is reported in the summary as FLAKY.
+fn cargo_twice(project: &Project, args: &[&str], envs: &[(&str, &str)]) -> Result<Option<String>> {
+    match cargo(project, args, envs) {
+        Ok(()) => Ok(None),
+        Err(first) => {
+            let rule = "!".repeat(72);
+            println!(
+                "\n{rule}\n  `cargo {}` failed ({first:#});\n  running it once more to tell an intermittent failure from a real one\n{rule}",
+                args.join(" ")
+            );
+            cargo(project, args, envs)?;
+            Ok(Some(format!("FLAKY: failed once, passed on the second run ({first:#})")))
+        }
+    }
 }
 
 /// `node --test` over `end2end/tests/*.test.mjs`; the harness starts its own server.

@@ -154,6 +154,7 @@ impl TestApp {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(20))
             .default_headers(headers)
             .build()
             .expect("client");
@@ -179,7 +180,7 @@ impl Client {
             .form(form)
             .send()
             .await
-            .expect("request");
+            .unwrap_or_else(|e| panic!("POST /api/{endpoint}: {e}"));
         let status = res.status();
         let location = res.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let text = res.text().await.unwrap_or_default();
@@ -196,7 +197,7 @@ impl Client {
             .form(form)
             .send()
             .await
-            .expect("request")
+            .unwrap_or_else(|e| panic!("form POST /api/{endpoint}: {e}"))
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -205,7 +206,7 @@ impl Client {
             .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
             .send()
             .await
-            .expect("request")
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 }
 
