@@ -8,12 +8,15 @@ pub mod components;
 pub mod error;
 pub mod home;
 pub mod orders;
+pub mod provisioning;
 pub mod sso;
 pub mod team;
 pub mod tenants;
 
 #[cfg(feature = "ssr")]
 pub mod crypto;
+#[cfg(feature = "ssr")]
+pub mod live;
 #[cfg(feature = "ssr")]
 pub mod mail;
 #[cfg(feature = "ssr")]
@@ -73,6 +76,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/portal/quotes/:id") view=catalog::pages::QuoteDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/orders") view=orders::pages::OrdersPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/orders/:id") view=orders::pages::OrderDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/services") view=provisioning::pages::ServicesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/services/:id") view=provisioning::pages::ServiceDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/jobs") view=provisioning::console::JobsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/interventions") view=provisioning::console::InterventionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/providers") view=provisioning::console::ProvidersPage ssr=SsrMode::Async/>
                     <Route path=path!("/console/catalog") view=catalog::pages::CatalogAdminPage ssr=SsrMode::Async/>
                     <Route path=path!("/console/pricing") view=catalog::pages::PricingPage ssr=SsrMode::Async/>
                     <Route path=path!("/console") view=home::pages::ConsoleHome ssr=SsrMode::Async/>

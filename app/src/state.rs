@@ -20,6 +20,14 @@ pub struct AppSettings {
     pub tenant_purge_grace_days: i64,
     /// The platform staff's identity provider, if configured.
     pub platform_oidc: Option<crate::sso::ssr::PlatformIdp>,
+    /// Background jobs: how long a claim lasts without renewal.
+    pub job_lease_ms: u64,
+    /// First retry delay; doubled per attempt (with jitter), capped at five minutes.
+    pub job_backoff_base_ms: u64,
+    /// How long provisioning waits before asking a provider for progress again.
+    pub provision_poll_ms: u64,
+    /// A provider call that takes longer than this counts as a transient failure.
+    pub adapter_timeout_ms: u64,
 }
 
 impl Default for AppSettings {
@@ -31,6 +39,10 @@ impl Default for AppSettings {
             throttle_window_minutes: 15,
             tenant_purge_grace_days: 30,
             platform_oidc: None,
+            job_lease_ms: 30_000,
+            job_backoff_base_ms: 5_000,
+            provision_poll_ms: 2_000,
+            adapter_timeout_ms: 30_000,
         }
     }
 }
@@ -45,6 +57,8 @@ pub struct AppState {
     pub sealer: crate::crypto::Sealer,
     /// OpenID Connect discovery and key cache.
     pub oidc: crate::sso::ssr::OidcCache,
+    /// Wakes live event streams (across replicas on PostgreSQL).
+    pub live: crate::live::Live,
 }
 
 impl FromRef<AppState> for LeptosOptions {

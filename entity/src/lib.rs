@@ -8,7 +8,9 @@ pub mod audit_chain_head;
 pub mod audit_event;
 pub mod edition;
 pub mod endpoint;
+pub mod intervention;
 pub mod invitation;
+pub mod job;
 pub mod location;
 pub mod login_failure;
 pub mod membership;
@@ -20,10 +22,17 @@ pub mod outbox_event;
 pub mod price_book;
 pub mod price_entry;
 pub mod provider;
+pub mod provider_adapter;
 pub mod quote;
+pub mod sandbox_call;
+pub mod sandbox_resource;
+pub mod service;
+pub mod service_event;
+pub mod service_leg;
 pub mod session;
 pub mod sso_config;
 pub mod tenant;
+pub mod usage_record;
 pub mod user;
 
 pub mod prelude {

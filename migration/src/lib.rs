@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_foundation;
 mod m20261123_000002_sso;
 mod m20261123_000003_catalog_orders;
+mod m20261123_000004_provisioning;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_foundation::Migration),
             Box::new(m20261123_000002_sso::Migration),
             Box::new(m20261123_000003_catalog_orders::Migration),
+            Box::new(m20261123_000004_provisioning::Migration),
         ]
     }
 }

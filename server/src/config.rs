@@ -36,6 +36,18 @@ pub struct Config {
     pub oidc_client_id: Option<String>,
     #[serde(skip_serializing)]
     pub oidc_client_secret: Option<SecretString>,
+    /// Job workers this replica runs (0: none; `serve --no-workers` also sets none).
+    pub workers: usize,
+    /// A claimed job's lease, renewed at a third of it while the job runs.
+    pub job_lease_ms: u64,
+    /// First retry delay of a failed job step (doubled per attempt, with jitter).
+    pub job_backoff_base_ms: u64,
+    /// Pause before asking a provider for progress again.
+    pub provision_poll_ms: u64,
+    /// A provider call slower than this is a transient failure.
+    pub adapter_timeout_ms: u64,
+    /// An idle worker looks for due jobs this often.
+    pub worker_idle_ms: u64,
 }
 
 /// The site directory of this build (cargo-leptos writes it under the workspace target dir).
@@ -65,6 +77,12 @@ impl Default for Config {
             oidc_issuer: None,
             oidc_client_id: None,
             oidc_client_secret: None,
+            workers: 4,
+            job_lease_ms: 30_000,
+            job_backoff_base_ms: 5_000,
+            provision_poll_ms: 2_000,
+            adapter_timeout_ms: 30_000,
+            worker_idle_ms: 250,
         }
     }
 }
@@ -98,6 +116,12 @@ impl fmt::Debug for Config {
             .field("oidc_issuer", &self.oidc_issuer)
             .field("oidc_client_id", &self.oidc_client_id)
             .field("oidc_client_secret", &set(&self.oidc_client_secret))
+            .field("workers", &self.workers)
+            .field("job_lease_ms", &self.job_lease_ms)
+            .field("job_backoff_base_ms", &self.job_backoff_base_ms)
+            .field("provision_poll_ms", &self.provision_poll_ms)
+            .field("adapter_timeout_ms", &self.adapter_timeout_ms)
+            .field("worker_idle_ms", &self.worker_idle_ms)
             .finish()
     }
 }

@@ -3,7 +3,9 @@
 pub mod config;
 pub mod csrf;
 pub mod exports;
+pub mod fixtures;
 pub mod fn_status;
+pub mod live;
 pub mod metrics;
 pub mod oidc;
 pub mod startup;

@@ -82,11 +82,16 @@ pub fn app_state(cfg: &Config, db: DatabaseConnection) -> anyhow::Result<AppStat
                 }),
                 _ => None,
             },
+            job_lease_ms: cfg.job_lease_ms,
+            job_backoff_base_ms: cfg.job_backoff_base_ms,
+            provision_poll_ms: cfg.provision_poll_ms,
+            adapter_timeout_ms: cfg.adapter_timeout_ms,
             ..AppSettings::default()
         }),
         mailer,
         sealer: app::crypto::Sealer::new(&cfg.secret_key()),
         oidc: app::sso::ssr::OidcCache::new(),
+        live: app::live::Live::new(),
     })
 }
 
@@ -146,6 +151,10 @@ pub fn router(state: AppState, cfg: &Config) -> Router {
             tracing::info!(parent: span, "response");
         });
     crate::metrics::handle();
+    // Event streams live for as long as the page is open: no request timeout for them.
+    let streams = Router::new()
+        .route("/events/orders/{id}", get(crate::live::order_events))
+        .route("/events/services/{id}", get(crate::live::service_events));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -162,14 +171,15 @@ pub fn router(state: AppState, cfg: &Config) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(crate::fn_status::fix_status))
-        .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::csrf::guard))
         // No request may hang forever (an SSR render waiting on something that never
-        // resolves answers 408 instead). Long-lived streams will need their own route layer.
+        // resolves answers 408 instead). The event streams are merged in after this layer.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        .merge(streams)
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::csrf::guard))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(trace)
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -181,7 +191,7 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
     pub state: AppState,
-    workers: Option<tokio::task::JoinHandle<()>>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -192,8 +202,19 @@ impl Application {
         let state = app_state(&cfg, db)?;
         let listener = tokio::net::TcpListener::bind(&cfg.bind).await?;
         let router = router(state.clone(), &cfg);
-        let workers = workers.then(|| crate::workers::spawn(state.clone(), Duration::from_secs(60)));
-        Ok(Self { listener, router, state, workers })
+        let mut tasks = Vec::new();
+        if !cfg.is_sqlite() {
+            tasks.push(crate::live::listen(state.clone(), cfg.database_url.clone()));
+        }
+        if workers {
+            tasks.push(crate::workers::spawn(state.clone(), Duration::from_secs(60)));
+            tasks.extend(crate::workers::spawn_job_workers(
+                state.clone(),
+                cfg.workers,
+                Duration::from_millis(cfg.worker_idle_ms.max(10)),
+            ));
+        }
+        Ok(Self { listener, router, state, workers: tasks })
     }
 
     pub fn port(&self) -> u16 {
@@ -205,7 +226,7 @@ impl Application {
         let res = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await;
-        if let Some(w) = self.workers {
+        for w in self.workers {
             w.abort();
         }
         res

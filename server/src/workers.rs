@@ -13,6 +13,7 @@ pub struct Report {
     pub tenants_purged: u64,
     pub sessions_expired: u64,
     pub login_failures_pruned: u64,
+    pub usage_records: u64,
 }
 
 /// One pass of every housekeeping task (tests call this directly).
@@ -28,7 +29,8 @@ pub async fn run_once(state: &AppState) -> Result<Report, AppError> {
         .exec(&state.db)
         .await?
         .rows_affected;
-    Ok(Report { tenants_purged, sessions_expired, login_failures_pruned })
+    let usage_records = app::provisioning::engine::meter(state, 48).await?;
+    Ok(Report { tenants_purged, sessions_expired, login_failures_pruned, usage_records })
 }
 
 /// Run `run_once` every `every` until the task is aborted.
@@ -44,4 +46,33 @@ pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// A name for this worker that is unique across replicas (host, process, slot).
+pub fn worker_name(slot: usize) -> String {
+    let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "patchbay".into());
+    format!("{host}:{}:{slot}:{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..6])
+}
+
+/// `count` job workers, each claiming and running one job at a time (`jobs::run_one`).
+pub fn spawn_job_workers(state: AppState, count: usize, idle: Duration) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..count)
+        .map(|slot| {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let name = worker_name(slot);
+                tracing::info!(worker = %name, "job worker started");
+                loop {
+                    match app::provisioning::jobs::run_one(&state, &name).await {
+                        Ok(Some(_)) => {}
+                        Ok(None) => tokio::time::sleep(idle).await,
+                        Err(e) => {
+                            tracing::warn!(worker = %name, error = %e, "job worker error");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
 }

@@ -7,50 +7,6 @@ use common::*;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-async fn offering(app: &TestApp, key: &str) -> String {
-    entity::offering::Entity::find()
-        .filter(entity::offering::Column::Key.eq(key))
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
-/// An open endpoint of a provider and kind in a metro that sells `mbps` and has room for it.
-async fn endpoint(app: &TestApp, provider: &str, kind: &str, metro: &str, mbps: i64) -> String {
-    let p = entity::provider::Entity::find()
-        .filter(entity::provider::Column::Key.eq(provider))
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let locations: Vec<String> = entity::location::Entity::find()
-        .filter(entity::location::Column::Metro.eq(metro))
-        .all(&app.state.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|l| l.id)
-        .collect();
-    entity::endpoint::Entity::find()
-        .filter(entity::endpoint::Column::ProviderId.eq(&p.id))
-        .filter(entity::endpoint::Column::Kind.eq(kind))
-        .filter(entity::endpoint::Column::LocationId.is_in(locations))
-        .filter(entity::endpoint::Column::Active.eq(true))
-        .order_by_asc(entity::endpoint::Column::Name)
-        .all(&app.state.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|e| {
-            let bws: Vec<i64> = serde_json::from_str(&e.bandwidths_mbps).unwrap();
-            bws.contains(&mbps) && e.capacity_mbps - e.used_mbps >= mbps
-        })
-        .unwrap_or_else(|| panic!("no {provider} {kind} in {metro} for {mbps} Mbps"))
-        .id
-}
-
 struct Conn {
     offering: String,
     a: String,

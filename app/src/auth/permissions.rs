@@ -87,6 +87,10 @@ pub enum Perm {
     OrderPolicy,
     /// Run the catalog and price books (platform).
     CatalogManage,
+    /// Change, suspend, resume and terminate services; perform sandbox customer steps.
+    ServiceManage,
+    /// See and act on background jobs and the manual-intervention queue.
+    JobsManage,
 }
 
 /// The permission table: which tenant roles may do what. Platform admins may do
@@ -108,6 +112,8 @@ pub fn roles_for(perm: Perm) -> &'static [Role] {
         Perm::OrderApprove => &[TenantAdmin, BillingAdmin],
         Perm::OrderPolicy => &[TenantAdmin],
         Perm::CatalogManage => &[],
+        Perm::ServiceManage => &[TenantAdmin, BillingAdmin, Operator],
+        Perm::JobsManage => &[Operator],
     }
 }
 
@@ -131,6 +137,8 @@ pub fn is_write(perm: Perm) -> bool {
             | Perm::OrderApprove
             | Perm::OrderPolicy
             | Perm::CatalogManage
+            | Perm::ServiceManage
+            | Perm::JobsManage
     )
 }
 

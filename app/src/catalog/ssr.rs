@@ -316,7 +316,7 @@ impl PreviewLine {
     }
 }
 
-fn number(prefix: &str) -> String {
+pub fn number(prefix: &str) -> String {
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
     let mut rng = rand::thread_rng();
     let code: String = (0..8).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect();

@@ -39,6 +39,7 @@ pub fn nav_items(face: Face, v: &Viewer) -> Vec<(&'static str, &'static str)> {
             items.push(("Locations", "/portal/locations"));
             items.push(("Quotes", "/portal/quotes"));
             items.push(("Orders", "/portal/orders"));
+            items.push(("Services", "/portal/services"));
             if v.can(Perm::TeamView) {
                 items.push(("Team", "/portal/team"));
             }
@@ -51,6 +52,13 @@ pub fn nav_items(face: Face, v: &Viewer) -> Vec<(&'static str, &'static str)> {
         }
         Face::Console => {
             items.push(("Overview", "/console"));
+            if v.can(Perm::JobsManage) {
+                items.push(("Manual intervention", "/console/interventions"));
+                items.push(("Jobs", "/console/jobs"));
+            }
+            if v.can(Perm::CatalogManage) {
+                items.push(("Providers", "/console/providers"));
+            }
             if v.can(Perm::TenantsManage) {
                 items.push(("Tenants", "/console/tenants"));
                 items.push(("Catalog", "/console/catalog"));

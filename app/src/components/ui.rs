@@ -111,6 +111,9 @@ pub fn Alert(#[prop(into)] tone: String, children: Children) -> impl IntoView {
         "success" => {
             "border-emerald-200 bg-emerald-50 text-emerald-800 dark:border-emerald-500/30 dark:bg-emerald-500/10 dark:text-emerald-200"
         }
+        "info" => {
+            "border-indigo-200 bg-indigo-50 text-indigo-900 dark:border-indigo-500/30 dark:bg-indigo-500/10 dark:text-indigo-200"
+        }
         "warning" => {
             "border-amber-200 bg-amber-50 text-amber-900 dark:border-amber-500/30 dark:bg-amber-500/10 dark:text-amber-200"
         }

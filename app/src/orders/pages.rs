@@ -103,8 +103,9 @@ pub fn OrderDetailPage() -> impl IntoView {
     let approve = ServerAction::<ApproveOrder>::new();
     let reject = ServerAction::<RejectOrder>::new();
     let cancel = ServerAction::<CancelOrder>::new();
+    let live = crate::provisioning::live::use_live(move || Some(format!("/events/orders/{}", id())));
     let detail = Resource::new(
-        move || (id(), approve.version().get(), reject.version().get(), cancel.version().get()),
+        move || (id(), live.get(), approve.version().get(), reject.version().get(), cancel.version().get()),
         |(id, ..)| get_order(id),
     );
     let errs = Signal::derive(move || {
@@ -156,6 +157,7 @@ pub fn OrderDetailPage() -> impl IntoView {
                                 </Card>
                             </div>
                             <div class="space-y-6">
+                                <crate::provisioning::pages::ProvisioningCard order_id=o.id.clone() tick=live/>
                                 {(o.status == "quoted").then(|| if d.can_approve {
                                     view! {
                                         <Card title="Approval">

@@ -231,6 +231,7 @@ pub async fn place(
             )
             .await?;
             transition(&txn, &mut o, Status::Queued, &Actor::system("approval-policy"), None).await?;
+            crate::provisioning::engine::enqueue_provisioning(&txn, &o).await?;
         }
     }
     txn.commit().await?;
@@ -279,6 +280,7 @@ pub async fn approve(ctx: &Ctx, id: &str) -> Result<(), AppError> {
     o = am.update(&txn).await?;
     transition(&txn, &mut o, Status::Approved, &ctx.actor(), None).await?;
     transition(&txn, &mut o, Status::Queued, &Actor::system("approval-policy"), None).await?;
+    crate::provisioning::engine::enqueue_provisioning(&txn, &o).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -9,7 +9,7 @@ pub mod idp;
 use std::sync::{Arc, Mutex};
 
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -107,7 +107,6 @@ pub async fn spawn_app_custom(with_mail: bool, customize: impl FnOnce(&mut Confi
 
 /// The id of a tenant by slug.
 pub async fn tenant_id(app: &TestApp, slug: &str) -> String {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     entity::tenant::Entity::find()
         .filter(entity::tenant::Column::Slug.eq(slug))
         .one(&app.state.db)
@@ -119,13 +118,57 @@ pub async fn tenant_id(app: &TestApp, slug: &str) -> String {
 
 /// The id of a user by e-mail.
 pub async fn user_id(app: &TestApp, email: &str) -> String {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     entity::user::Entity::find()
         .filter(entity::user::Column::Email.eq(email))
         .one(&app.state.db)
         .await
         .expect("query user")
         .expect("user exists")
+        .id
+}
+
+/// The id of an offering by key.
+pub async fn offering(app: &TestApp, key: &str) -> String {
+    entity::offering::Entity::find()
+        .filter(entity::offering::Column::Key.eq(key))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+/// An open endpoint of a provider and kind in a metro that sells `mbps` and has room for it.
+pub async fn endpoint(app: &TestApp, provider: &str, kind: &str, metro: &str, mbps: i64) -> String {
+    let p = entity::provider::Entity::find()
+        .filter(entity::provider::Column::Key.eq(provider))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let locations: Vec<String> = entity::location::Entity::find()
+        .filter(entity::location::Column::Metro.eq(metro))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    entity::endpoint::Entity::find()
+        .filter(entity::endpoint::Column::ProviderId.eq(&p.id))
+        .filter(entity::endpoint::Column::Kind.eq(kind))
+        .filter(entity::endpoint::Column::LocationId.is_in(locations))
+        .filter(entity::endpoint::Column::Active.eq(true))
+        .order_by_asc(entity::endpoint::Column::Name)
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| {
+            let bws: Vec<i64> = serde_json::from_str(&e.bandwidths_mbps).unwrap();
+            bws.contains(&mbps) && e.capacity_mbps - e.used_mbps >= mbps
+        })
+        .unwrap_or_else(|| panic!("no {provider} {kind} in {metro} for {mbps} Mbps"))
         .id
 }
 

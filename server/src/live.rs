@@ -1,0 +1,213 @@
+//! Server-sent events: `/events/orders/{id}` and `/events/services/{id}` stream the
+//! outbox events of an order and its service as they are committed.
+//!
+//! The outbox is the record; [`app::live::Live`] only says "tenant T has news". Each
+//! stream replays what the client missed (after `Last-Event-ID`, or `?since=`), then
+//! sleeps until a nudge for its tenant (or 15 s) and reads the outbox again. On
+//! PostgreSQL, [`listen`] turns `NOTIFY` from every replica into local nudges.
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use entity::{order, outbox_event, service};
+use futures::stream::{self, Stream};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Deserialize;
+use tokio::sync::broadcast;
+use tower_sessions::Session;
+
+use app::auth::permissions::Perm;
+use app::auth::ssr::context_from_session;
+use app::error::AppError;
+use app::state::AppState;
+
+#[derive(Deserialize)]
+pub struct Since {
+    since: Option<i64>,
+}
+
+/// What a stream follows: an order and (once it exists) its service.
+#[derive(Clone)]
+struct Watch {
+    tenant_id: String,
+    order_id: String,
+    service_id: Option<String>,
+}
+
+pub async fn order_events(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(q): Query<Since>,
+    headers: HeaderMap,
+) -> Response {
+    let tenant = match authorise(&state, &session).await {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let o = match order::Entity::find_by_id(id).filter(order::Column::TenantId.eq(&tenant)).one(&state.db).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return AppError::NotFound.into_response(),
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    let service_id = service::Entity::find()
+        .filter(service::Column::OrderId.eq(&o.id))
+        .one(&state.db)
+        .await
+        .ok()
+        .flatten()
+        .map(|s| s.id);
+    start(state, Watch { tenant_id: tenant, order_id: o.id, service_id }, cursor(&headers, q.since)).await
+}
+
+pub async fn service_events(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(q): Query<Since>,
+    headers: HeaderMap,
+) -> Response {
+    let tenant = match authorise(&state, &session).await {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let s = match service::Entity::find_by_id(id).filter(service::Column::TenantId.eq(&tenant)).one(&state.db).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return AppError::NotFound.into_response(),
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    start(state, Watch { tenant_id: tenant, order_id: s.order_id, service_id: Some(s.id) }, cursor(&headers, q.since))
+        .await
+}
+
+/// The caller's selected tenant, if they may read its portal.
+async fn authorise(state: &AppState, session: &Session) -> Result<String, AppError> {
+    let ctx = context_from_session(state, session).await?.ok_or(AppError::Unauthorized)?;
+    if !ctx.can(Perm::PortalView) {
+        return Err(AppError::forbidden());
+    }
+    Ok(ctx.tenant()?.id.clone())
+}
+
+/// Where to resume: the browser's `Last-Event-ID` on reconnect wins over `?since=`.
+fn cursor(headers: &HeaderMap, since: Option<i64>) -> Option<i64> {
+    headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok()).or(since)
+}
+
+struct StreamState {
+    app: AppState,
+    watch: Watch,
+    rx: broadcast::Receiver<String>,
+    last: i64,
+    pending: VecDeque<outbox_event::Model>,
+}
+
+async fn start(app: AppState, watch: Watch, since: Option<i64>) -> Response {
+    // Subscribe before reading, so nothing committed in between is missed.
+    let rx = app.live.subscribe();
+    let last = match since {
+        Some(n) => n.max(0),
+        // A fresh connection starts from now.
+        None => app::provisioning::ssr::event_cursor(&app.db, &watch.tenant_id).await.unwrap_or(0),
+    };
+    let st = StreamState { app, watch, rx, last, pending: VecDeque::new() };
+    Sse::new(events(st)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+}
+
+fn events(st: StreamState) -> impl Stream<Item = Result<Event, Infallible>> {
+    stream::unfold(st, |mut st| async move {
+        loop {
+            if let Some(e) = st.pending.pop_front() {
+                st.last = e.id;
+                let data = serde_json::json!({
+                    "type": e.event_type,
+                    "resource_id": e.resource_id,
+                    "at": e.created_at.to_rfc3339(),
+                    "payload": serde_json::from_str::<serde_json::Value>(&e.payload).unwrap_or_default(),
+                });
+                return Some((Ok(Event::default().id(e.id.to_string()).data(data.to_string())), st));
+            }
+            match read(&mut st).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "event stream read failed"),
+            }
+            // Nothing new: wait for a nudge for this tenant (or look again in 15 s).
+            let tenant = st.watch.tenant_id.clone();
+            let wait = async {
+                loop {
+                    match st.rx.recv().await {
+                        Ok(t) if t == tenant => return true,
+                        Ok(_) => {}
+                        Err(broadcast::error::RecvError::Lagged(_)) => return true,
+                        Err(broadcast::error::RecvError::Closed) => return false,
+                    }
+                }
+            };
+            match tokio::time::timeout(Duration::from_secs(15), wait).await {
+                Ok(false) => return None,
+                _ => continue,
+            }
+        }
+    })
+}
+
+/// Load outbox events after the cursor into `pending`; true when there were any.
+async fn read(st: &mut StreamState) -> Result<bool, AppError> {
+    if st.watch.service_id.is_none() {
+        st.watch.service_id = service::Entity::find()
+            .filter(service::Column::OrderId.eq(&st.watch.order_id))
+            .one(&st.app.db)
+            .await?
+            .map(|s| s.id);
+    }
+    let mut ids = Condition::any().add(outbox_event::Column::ResourceId.eq(&st.watch.order_id));
+    if let Some(s) = &st.watch.service_id {
+        ids = ids.add(outbox_event::Column::ResourceId.eq(s));
+    }
+    let rows = outbox_event::Entity::find()
+        .filter(outbox_event::Column::TenantId.eq(&st.watch.tenant_id))
+        .filter(outbox_event::Column::Id.gt(st.last))
+        .filter(ids)
+        .order_by_asc(outbox_event::Column::Id)
+        .limit(200)
+        .all(&st.app.db)
+        .await?;
+    if rows.is_empty() {
+        return Ok(false);
+    }
+    st.pending.extend(rows);
+    Ok(true)
+}
+
+/// PostgreSQL: relay `NOTIFY patchbay_live` from every replica to this replica's streams.
+/// Reconnects after a lost connection; streams meanwhile fall back to their 15 s look.
+pub fn listen(state: AppState, url: String) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match sea_orm::sqlx::postgres::PgListener::connect(&url).await {
+                Ok(mut l) => {
+                    if let Err(e) = l.listen(app::live::CHANNEL).await {
+                        tracing::warn!(error = %e, "LISTEN failed");
+                    } else {
+                        loop {
+                            match l.recv().await {
+                                Ok(n) => state.live.deliver(n.payload()),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "live listener lost its connection");
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "live listener cannot connect"),
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    })
+}
