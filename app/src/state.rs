@@ -28,6 +28,9 @@ pub struct AppSettings {
     pub provision_poll_ms: u64,
     /// A provider call that takes longer than this counts as a transient failure.
     pub adapter_timeout_ms: u64,
+    /// An open event stream reads the outbox this often even without a nudge (a safety
+    /// net for a lost NOTIFY connection; nudges normally arrive at once).
+    pub live_fallback_ms: u64,
 }
 
 impl Default for AppSettings {
@@ -43,6 +46,7 @@ impl Default for AppSettings {
             job_backoff_base_ms: 5_000,
             provision_poll_ms: 2_000,
             adapter_timeout_ms: 30_000,
+            live_fallback_ms: 15_000,
         }
     }
 }

@@ -48,6 +48,8 @@ pub struct Config {
     pub adapter_timeout_ms: u64,
     /// An idle worker looks for due jobs this often.
     pub worker_idle_ms: u64,
+    /// Event streams re-read the outbox this often without a nudge.
+    pub live_fallback_ms: u64,
 }
 
 /// The site directory of this build (cargo-leptos writes it under the workspace target dir).
@@ -83,6 +85,7 @@ impl Default for Config {
             provision_poll_ms: 2_000,
             adapter_timeout_ms: 30_000,
             worker_idle_ms: 250,
+            live_fallback_ms: 15_000,
         }
     }
 }
@@ -122,6 +125,7 @@ impl fmt::Debug for Config {
             .field("provision_poll_ms", &self.provision_poll_ms)
             .field("adapter_timeout_ms", &self.adapter_timeout_ms)
             .field("worker_idle_ms", &self.worker_idle_ms)
+            .field("live_fallback_ms", &self.live_fallback_ms)
             .finish()
     }
 }

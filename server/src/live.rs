@@ -3,7 +3,7 @@
 //!
 //! The outbox is the record; [`app::live::Live`] only says "tenant T has news". Each
 //! stream replays what the client missed (after `Last-Event-ID`, or `?since=`), then
-//! sleeps until a nudge for its tenant (or 15 s) and reads the outbox again. On
+//! sleeps until a nudge for its tenant (or the fallback interval, 15 s by default) and reads the outbox again. On
 //! PostgreSQL, [`listen`] turns `NOTIFY` from every replica into local nudges.
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -136,7 +136,7 @@ fn events(st: StreamState) -> impl Stream<Item = Result<Event, Infallible>> {
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "event stream read failed"),
             }
-            // Nothing new: wait for a nudge for this tenant (or look again in 15 s).
+            // Nothing new: wait for a nudge for this tenant (or look again after the fallback interval).
             let tenant = st.watch.tenant_id.clone();
             let wait = async {
                 loop {
@@ -148,7 +148,8 @@ fn events(st: StreamState) -> impl Stream<Item = Result<Event, Infallible>> {
                     }
                 }
             };
-            match tokio::time::timeout(Duration::from_secs(15), wait).await {
+            let fallback = Duration::from_millis(st.app.settings.live_fallback_ms.max(100));
+            match tokio::time::timeout(fallback, wait).await {
                 Ok(false) => return None,
                 _ => continue,
             }

@@ -86,6 +86,7 @@ pub fn app_state(cfg: &Config, db: DatabaseConnection) -> anyhow::Result<AppStat
             job_backoff_base_ms: cfg.job_backoff_base_ms,
             provision_poll_ms: cfg.provision_poll_ms,
             adapter_timeout_ms: cfg.adapter_timeout_ms,
+            live_fallback_ms: cfg.live_fallback_ms,
             ..AppSettings::default()
         }),
         mailer,

@@ -95,6 +95,8 @@ async fn repeated_failures_are_throttled_per_account() {
     assert!(r.status.is_success() || r.status.is_redirection());
 }
 
+const SERVICE_MANAGERS: [&str; 3] = ["tenant_admin", "billing_admin", "operator"];
+
 /// Every server function refuses the roles it should, and anonymous callers.
 #[tokio::test]
 async fn server_functions_enforce_roles() {
@@ -129,6 +131,37 @@ async fn server_functions_enforce_roles() {
         ("home/console", vec![], &["operator"]),
         ("home/portal", vec![], &ROLES),
         ("home/studio", vec![], &["tenant_admin", "operator", "member", "auditor", "support"]),
+        ("services/list", vec![("status", ""), ("q", "")], &ROLES),
+        ("services/get", vec![("service_id", "none")], &ROLES),
+        ("services/for_order", vec![("order_id", "none")], &ROLES),
+        ("services/change_bandwidth", vec![("service_id", "none"), ("bandwidth_mbps", "100")], &SERVICE_MANAGERS),
+        ("services/suspend", vec![("service_id", "none")], &SERVICE_MANAGERS),
+        ("services/resume", vec![("service_id", "none")], &SERVICE_MANAGERS),
+        ("services/terminate", vec![("service_id", "none"), ("confirm", "none")], &SERVICE_MANAGERS),
+        ("services/customer_step", vec![("service_id", "none"), ("leg_id", "none")], &SERVICE_MANAGERS),
+        ("jobs/list", vec![("status", ""), ("kind", "")], &["operator"]),
+        ("jobs/retry", vec![("job_id", "none")], &["operator"]),
+        ("jobs/cancel", vec![("job_id", "none"), ("reason", "test")], &["operator"]),
+        ("interventions/list", vec![("status", "all")], &["operator"]),
+        ("interventions/retry", vec![("intervention_id", "none")], &["operator"]),
+        ("interventions/complete", vec![("intervention_id", "none"), ("external_ref", "X"), ("note", "")], &["operator"]),
+        ("interventions/fail", vec![("intervention_id", "none"), ("reason", "test")], &["operator"]),
+        ("providers/adapters", vec![], &[]),
+        (
+            "providers/save_adapter",
+            vec![
+                ("provider_id", "none"),
+                ("adapter", "cross_connect"),
+                ("latency_ms", "0"),
+                ("transient_pct", "0"),
+                ("permanent_pct", "0"),
+                ("timeout_pct", "0"),
+                ("customer_action", "manual"),
+                ("base_url", ""),
+                ("credentials", ""),
+            ],
+            &[],
+        ),
     ];
 
     let anon = app.client();
@@ -150,7 +183,7 @@ async fn server_functions_enforce_roles() {
     }
     // The platform admin may read everything.
     let admin = app.login("admin@patchbay.example").await;
-    for endpoint in ["tenants/list", "editions/list", "home/console", "audit/list"] {
+    for endpoint in ["tenants/list", "editions/list", "home/console", "audit/list", "providers/adapters"] {
         assert_eq!(admin.call(endpoint, &[]).await.status, StatusCode::OK, "{endpoint}");
     }
 }

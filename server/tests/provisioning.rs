@@ -632,37 +632,6 @@ async fn services_change_bandwidth_suspend_resume_and_terminate_through_jobs() {
     }
 }
 
-/// Read server-sent events until `until` arrives (or 10 s pass); returns (id, type) pairs.
-async fn read_events(c: &Client, path: &str, last_event_id: Option<&str>, until: &str) -> Vec<(i64, String)> {
-    let mut req = c.http.get(format!("{}{path}", c.base)).header("accept", "text/event-stream");
-    if let Some(id) = last_event_id {
-        req = req.header("last-event-id", id);
-    }
-    let mut res = req.send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let mut buf = String::new();
-    let mut out = Vec::new();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, res.chunk()).await {
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            let id = block.lines().find_map(|l| l.strip_prefix("id:")).map(|v| v.trim().parse::<i64>().unwrap());
-            let data = block.lines().find_map(|l| l.strip_prefix("data:")).map(|v| v.trim().to_string());
-            if let (Some(id), Some(data)) = (id, data) {
-                let v: Value = serde_json::from_str(&data).unwrap();
-                let t = v["type"].as_str().unwrap().to_string();
-                let done = t == until;
-                out.push((id, t));
-                if done {
-                    return out;
-                }
-            }
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn order_pages_stream_live_events_and_replay_what_a_client_missed() {
     let app = app().await;
@@ -674,7 +643,7 @@ async fn order_pages_stream_live_events_and_replay_what_a_client_missed() {
     let reader = {
         let c2 = Client { http: c.http.clone(), base: c.base.clone() };
         let path = path.clone();
-        tokio::spawn(async move { read_events(&c2, &path, None, "billing.metering.started").await })
+        tokio::spawn(async move { read_events(&c2, &path, None, "billing.metering.started", 10).await })
     };
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     drain(&app).await;
@@ -688,7 +657,7 @@ async fn order_pages_stream_live_events_and_replay_what_a_client_missed() {
     // Reconnecting with Last-Event-ID gets exactly what came after it.
     let (cut, _) = seen[1];
     let replay =
-        read_events(&c, &format!("/events/orders/{order_id}"), Some(&cut.to_string()), "billing.metering.started")
+        read_events(&c, &format!("/events/orders/{order_id}"), Some(&cut.to_string()), "billing.metering.started", 10)
             .await;
     assert_eq!(replay, seen[2..].to_vec());
 

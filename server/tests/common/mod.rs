@@ -192,16 +192,7 @@ impl Reply {
 
 impl TestApp {
     pub fn client(&self) -> Client {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("origin", self.base.parse().expect("origin"));
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(20))
-            .default_headers(headers)
-            .build()
-            .expect("client");
-        Client { http, base: self.base.clone() }
+        client_for(&self.base)
     }
 
     /// A client signed in as `email` with the demo password.
@@ -310,4 +301,141 @@ impl MailSink {
     pub fn received(&self) -> Vec<String> {
         self.messages.lock().expect("mail lock").iter().map(|m| m.replace("=\n", "").replace("=3D", "=")).collect()
     }
+}
+
+/// A `patchbay serve` process of the real binary: a replica, as deployed.
+pub struct Replica {
+    child: std::process::Child,
+    pub base: String,
+    pub log: std::path::PathBuf,
+}
+
+impl Replica {
+    /// Start a replica on `database_url` with `workers` job workers (0: `--no-workers`).
+    pub async fn start(database_url: &str, workers: usize, env: &[(&str, &str)]) -> Replica {
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
+        let base = format!("http://127.0.0.1:{port}");
+        let log = std::env::temp_dir().join(format!("patchbay-replica-{port}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_patchbay"));
+        cmd.arg("serve");
+        if workers == 0 {
+            cmd.arg("--no-workers");
+        }
+        cmd.env("PATCHBAY_DATABASE_URL", database_url)
+            .env("PATCHBAY_BIND", format!("127.0.0.1:{port}"))
+            .env("PATCHBAY_PUBLIC_URL", &base)
+            .env("PATCHBAY_SITE_ROOT", std::env::temp_dir())
+            .env("PATCHBAY_WORKERS", workers.to_string())
+            .env("PATCHBAY_PROVISION_POLL_MS", "0")
+            .env("PATCHBAY_WORKER_IDLE_MS", "20")
+            .env("PATCHBAY_DB_MAX_CONNECTIONS", "8")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(out);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start patchbay");
+        let replica = Replica { child, base, log };
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(r) = http.get(format!("{}/healthz", replica.base)).send().await
+                && r.status().is_success()
+            {
+                return replica;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("replica did not start; see {}", replica.log.display());
+    }
+
+    /// SIGKILL: no shutdown, no cleanup, leases left behind.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A browser-like client of this replica.
+    pub fn client(&self) -> Client {
+        client_for(&self.base)
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A browser-like client of the server at `base`.
+pub fn client_for(base: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("origin", base.parse().expect("origin"));
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(20))
+        .default_headers(headers)
+        .build()
+        .expect("client");
+    Client { http, base: base.to_string() }
+}
+
+/// Poll `check` every 50 ms until it returns true or `secs` pass; returns whether it did.
+pub async fn eventually<F, Fut>(secs: u64, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// Read server-sent events until `until` arrives (or `secs` pass); returns (id, type) pairs.
+pub async fn read_events(
+    c: &Client,
+    path: &str,
+    last_event_id: Option<&str>,
+    until: &str,
+    secs: u64,
+) -> Vec<(i64, String)> {
+    let mut req = c
+        .http
+        .get(format!("{}{path}", c.base))
+        .header("accept", "text/event-stream")
+        .timeout(std::time::Duration::from_secs(secs + 5));
+    if let Some(id) = last_event_id {
+        req = req.header("last-event-id", id);
+    }
+    let mut res = req.send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut buf = String::new();
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, res.chunk()).await {
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let id = block.lines().find_map(|l| l.strip_prefix("id:")).map(|v| v.trim().parse::<i64>().unwrap());
+            let data = block.lines().find_map(|l| l.strip_prefix("data:")).map(|v| v.trim().to_string());
+            if let (Some(id), Some(data)) = (id, data) {
+                let v: Value = serde_json::from_str(&data).unwrap();
+                let t = v["type"].as_str().unwrap().to_string();
+                let done = t == until;
+                out.push((id, t));
+                if done {
+                    return out;
+                }
+            }
+        }
+    }
+    out
 }
