@@ -24,6 +24,9 @@ Commands:
   test                rustfmt, clippy, unit and integration tests on SQLite (and on
                       PostgreSQL when PATCHBAY_TEST_POSTGRES_URL is set), a debug
                       build and the browser tests
+  bench provisioning  orders provisioned per second on SQLite, PostgreSQL and two
+                      PostgreSQL replicas (release build; PostgreSQL rows need
+                      PATCHBAY_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres)
   help                show this message
 ";
 
@@ -57,6 +60,10 @@ fn dispatch() -> Result<ExitCode> {
             expect_no_args(&rest)?;
             suite::run(&Project::locate()?)
         }
+        Some("bench") => match rest.as_slice() {
+            [what] if what == "provisioning" => suite::bench_provisioning(&Project::locate()?),
+            _ => bail!("usage: cargo xtask bench provisioning"),
+        },
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)

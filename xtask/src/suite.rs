@@ -229,3 +229,14 @@ fn ensure_chromium(project: &Project) -> Result<PathBuf> {
     }
     Ok(chromium)
 }
+
+/// `cargo xtask bench provisioning`: the release-built benchmark in `server/benches`.
+pub fn bench_provisioning(project: &Project) -> Result<ExitCode> {
+    let mut cmd = project.cargo();
+    cmd.args(["bench", "-p", "server", "--bench", "provisioning"]);
+    if env::var_os(POSTGRES_URL_VAR).is_none_or(|v| v.is_empty()) {
+        cmd.env(POSTGRES_URL_VAR, "postgres://postgres@127.0.0.1:5432/postgres");
+    }
+    let status = cmd.status()?;
+    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

@@ -55,8 +55,8 @@ pub fn backend() -> &'static str {
     }
 }
 
-async fn fresh_database_url(dir: &tempfile::TempDir) -> (String, Option<(String, String)>) {
-    if backend() == "postgres" {
+async fn fresh_database_url(dir: &tempfile::TempDir, postgres: bool) -> (String, Option<(String, String)>) {
+    if postgres {
         let admin = std::env::var("PATCHBAY_TEST_POSTGRES_URL")
             .expect("PATCHBAY_TEST_DATABASE=postgres needs PATCHBAY_TEST_POSTGRES_URL");
         let name = format!("patchbay_t_{}", uuid::Uuid::new_v4().simple());
@@ -82,8 +82,13 @@ pub async fn spawn_app_with(with_mail: bool) -> TestApp {
 
 /// Start the app after `customize` has seen its configuration and base URL.
 pub async fn spawn_app_custom(with_mail: bool, customize: impl FnOnce(&mut Config, &str)) -> TestApp {
+    spawn_app_on(backend() == "postgres", with_mail, customize).await
+}
+
+/// Start the app on a fresh SQLite file or (`postgres`) a fresh PostgreSQL database.
+pub async fn spawn_app_on(postgres: bool, with_mail: bool, customize: impl FnOnce(&mut Config, &str)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (database_url, pg) = fresh_database_url(&dir).await;
+    let (database_url, pg) = fresh_database_url(&dir, postgres).await;
     let mail = if with_mail { Some(MailSink::start().await) } else { None };
     // Reserve a port so the public URL (links, CSRF origin) is right.
     let port =
