@@ -5,13 +5,15 @@
 //! `NOTIFY patchbay_live` after commit; every replica's listener (started by the server)
 //! re-broadcasts it locally, so a stream on any replica hears changes made on any other.
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 pub const CHANNEL: &str = "patchbay_live";
 
 #[derive(Clone)]
 pub struct Live {
     tx: broadcast::Sender<String>,
+    /// Set when the server shuts down: open streams end so graceful shutdown can finish.
+    closing: watch::Sender<bool>,
 }
 
 impl Default for Live {
@@ -22,7 +24,17 @@ impl Default for Live {
 
 impl Live {
     pub fn new() -> Self {
-        Self { tx: broadcast::channel(1024).0 }
+        Self { tx: broadcast::channel(1024).0, closing: watch::channel(false).0 }
+    }
+
+    /// End every open stream (the server is shutting down).
+    pub fn close(&self) {
+        let _ = self.closing.send(true);
+    }
+
+    /// Resolves when the server shuts down.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// Streams subscribe here; each message is a tenant id.

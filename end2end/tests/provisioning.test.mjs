@@ -94,9 +94,9 @@ for (const jsOn of [true, false]) {
       });
     });
 
-    it('operators see the jobs and the platform admin tunes a provider', { timeout: TEST_TIMEOUT_MS }, async () => {
+    it('platform staff see the jobs and tune a provider', { timeout: TEST_TIMEOUT_MS }, async () => {
       await withPage(browser, `${mode}-console-jobs`, async (page) => {
-        await login(page, server.baseUrl, 'operator@acme.example');
+        await login(page, server.baseUrl, 'admin@patchbay.example');
         await visit(page, server.baseUrl, '/console/jobs?status=succeeded');
         await expectText(page.locator('table'), 'provision order');
         await visit(page, server.baseUrl, '/console/interventions');

@@ -44,7 +44,11 @@ async fn scenario(name: &'static str, postgres: bool, replicas: usize, orders: u
     })
     .await;
     let total_s = t0.elapsed().as_secs_f64();
-    assert!(done, "{name}: orders did not all become active; logs: {:?}", running.iter().map(|r| &r.log).collect::<Vec<_>>());
+    assert!(
+        done,
+        "{name}: orders did not all become active; logs: {:?}",
+        running.iter().map(|r| &r.log).collect::<Vec<_>>()
+    );
     drop(running);
     Row { scenario: name, replicas, orders, enqueue_s, total_s }
 }
@@ -65,13 +69,24 @@ fn main() {
     });
     let base = rows[0].orders as f64 / rows[0].total_s;
     println!();
-    println!("Provisioning throughput: cross-connect orders, queued → active, 0 ms provider latency, 4 workers per replica");
-    println!("{:<12} {:>8} {:>7} {:>11} {:>10} {:>12} {:>12}", "database", "replicas", "orders", "enqueue (s)", "total (s)", "orders/s", "vs baseline");
+    println!(
+        "Provisioning throughput: cross-connect orders, queued → active, 0 ms provider latency, 4 workers per replica"
+    );
+    println!(
+        "{:<12} {:>8} {:>7} {:>11} {:>10} {:>12} {:>12}",
+        "database", "replicas", "orders", "enqueue (s)", "total (s)", "orders/s", "vs baseline"
+    );
     for r in &rows {
         let rate = r.orders as f64 / r.total_s;
         println!(
             "{:<12} {:>8} {:>7} {:>11.2} {:>10.2} {:>12.1} {:>11.2}x",
-            r.scenario, r.replicas, r.orders, r.enqueue_s, r.total_s, rate, rate / base
+            r.scenario,
+            r.replicas,
+            r.orders,
+            r.enqueue_s,
+            r.total_s,
+            rate,
+            rate / base
         );
     }
     println!("(baseline: the SQLite row, measured in this run)");

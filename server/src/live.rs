@@ -5,7 +5,7 @@
 //! stream replays what the client missed (after `Last-Event-ID`, or `?since=`), then
 //! sleeps until a nudge for its tenant (or the fallback interval, 15 s by default) and reads the outbox again. On
 //! PostgreSQL, [`listen`] turns `NOTIFY` from every replica into local nudges.
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use entity::{order, outbox_event, service};
 use futures::stream::{self, Stream};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 use tower_sessions::Session;
@@ -61,7 +61,7 @@ pub async fn order_events(
         .ok()
         .flatten()
         .map(|s| s.id);
-    start(state, Watch { tenant_id: tenant, order_id: o.id, service_id }, cursor(&headers, q.since)).await
+    start(state, session, Watch { tenant_id: tenant, order_id: o.id, service_id }, cursor(&headers, q.since)).await
 }
 
 pub async fn service_events(
@@ -80,8 +80,8 @@ pub async fn service_events(
         Ok(None) => return AppError::NotFound.into_response(),
         Err(e) => return AppError::from(e).into_response(),
     };
-    start(state, Watch { tenant_id: tenant, order_id: s.order_id, service_id: Some(s.id) }, cursor(&headers, q.since))
-        .await
+    let watch = Watch { tenant_id: tenant, order_id: s.order_id, service_id: Some(s.id) };
+    start(state, session, watch, cursor(&headers, q.since)).await
 }
 
 /// The caller's selected tenant, if they may read its portal.
@@ -100,21 +100,28 @@ fn cursor(headers: &HeaderMap, since: Option<i64>) -> Option<i64> {
 
 struct StreamState {
     app: AppState,
+    session: Session,
     watch: Watch,
     rx: broadcast::Receiver<String>,
-    last: i64,
+    closing: tokio::sync::watch::Receiver<bool>,
+    /// Events after this id are candidates; ids are assigned before commit, so an event
+    /// can become visible after a higher one: the stream re-reads from its starting point
+    /// and skips what it has sent (an order's events are few).
+    from: i64,
+    sent: HashSet<i64>,
     pending: VecDeque<outbox_event::Model>,
 }
 
-async fn start(app: AppState, watch: Watch, since: Option<i64>) -> Response {
+async fn start(app: AppState, session: Session, watch: Watch, since: Option<i64>) -> Response {
     // Subscribe before reading, so nothing committed in between is missed.
     let rx = app.live.subscribe();
-    let last = match since {
+    let closing = app.live.closing();
+    let from = match since {
         Some(n) => n.max(0),
         // A fresh connection starts from now.
         None => app::provisioning::ssr::event_cursor(&app.db, &watch.tenant_id).await.unwrap_or(0),
     };
-    let st = StreamState { app, watch, rx, last, pending: VecDeque::new() };
+    let st = StreamState { app, session, watch, rx, closing, from, sent: HashSet::new(), pending: VecDeque::new() };
     Sse::new(events(st)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }
 
@@ -122,7 +129,7 @@ fn events(st: StreamState) -> impl Stream<Item = Result<Event, Infallible>> {
     stream::unfold(st, |mut st| async move {
         loop {
             if let Some(e) = st.pending.pop_front() {
-                st.last = e.id;
+                st.sent.insert(e.id);
                 let data = serde_json::json!({
                     "type": e.event_type,
                     "resource_id": e.resource_id,
@@ -136,9 +143,19 @@ fn events(st: StreamState) -> impl Stream<Item = Result<Event, Infallible>> {
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "event stream read failed"),
             }
-            // Nothing new: wait for a nudge for this tenant (or look again after the fallback interval).
+            // Nothing new: wait for a nudge for this tenant, the fallback interval, or shutdown.
             let tenant = st.watch.tenant_id.clone();
-            let wait = async {
+            let fallback = Duration::from_millis(st.app.settings.live_fallback_ms.max(100));
+            let mut closing = st.closing.clone();
+            let shutdown = async move {
+                loop {
+                    let stop = *closing.borrow_and_update();
+                    if stop || closing.changed().await.is_err() {
+                        return;
+                    }
+                }
+            };
+            let nudged = async {
                 loop {
                     match st.rx.recv().await {
                         Ok(t) if t == tenant => return true,
@@ -148,10 +165,18 @@ fn events(st: StreamState) -> impl Stream<Item = Result<Event, Infallible>> {
                     }
                 }
             };
-            let fallback = Duration::from_millis(st.app.settings.live_fallback_ms.max(100));
-            match tokio::time::timeout(fallback, wait).await {
-                Ok(false) => return None,
-                _ => continue,
+            tokio::select! {
+                _ = shutdown => return None,
+                r = tokio::time::timeout(fallback, nudged) => match r {
+                    Ok(false) => return None,
+                    Ok(true) => continue,
+                    // A quiet spell: make sure the listener may still listen.
+                    Err(_) => {
+                        if authorise(&st.app, &st.session).await.ok().as_deref() != Some(st.watch.tenant_id.as_str()) {
+                            return None;
+                        }
+                    }
+                },
             }
         }
     })
@@ -172,16 +197,16 @@ async fn read(st: &mut StreamState) -> Result<bool, AppError> {
     }
     let rows = outbox_event::Entity::find()
         .filter(outbox_event::Column::TenantId.eq(&st.watch.tenant_id))
-        .filter(outbox_event::Column::Id.gt(st.last))
+        .filter(outbox_event::Column::Id.gt(st.from))
         .filter(ids)
         .order_by_asc(outbox_event::Column::Id)
-        .limit(200)
         .all(&st.app.db)
         .await?;
-    if rows.is_empty() {
+    let new: Vec<_> = rows.into_iter().filter(|r| !st.sent.contains(&r.id)).collect();
+    if new.is_empty() {
         return Ok(false);
     }
-    st.pending.extend(rows);
+    st.pending.extend(new);
     Ok(true)
 }
 

@@ -224,8 +224,13 @@ impl Application {
 
     /// Serve until SIGINT/SIGTERM, then finish in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let live = self.state.live.clone();
         let res = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                // Event streams never end by themselves: close them so in-flight requests can finish.
+                live.close();
+            })
             .await;
         for w in self.workers {
             w.abort();

@@ -339,7 +339,8 @@ async fn transient_errors_are_retried_with_backoff_and_exhausted_retries_reach_a
 async fn operators_retry_complete_or_fail_rejected_provisioning() {
     let app = app().await;
     let c = customer(&app).await;
-    let ops = app.login("operator@acme.example").await;
+    // Manual intervention is Patchbay's NOC: platform admins.
+    let ops = app.login("admin@patchbay.example").await;
     let conn = cross_connect(&app).await;
     let a = entity::endpoint::Entity::find_by_id(conn.a.clone()).one(&app.state.db).await.unwrap().unwrap();
     let key = entity::provider::Entity::find_by_id(a.provider_id).one(&app.state.db).await.unwrap().unwrap().key;
@@ -399,9 +400,11 @@ async fn operators_retry_complete_or_fail_rejected_provisioning() {
     let r = ops.call("interventions/retry", &[("intervention_id", &item(&o3))]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
 
-    // Roles and tenants: a member cannot see the queue; another tenant's admin neither.
-    let member = app.login("member@acme.example").await;
-    assert_eq!(member.call("interventions/list", &[("status", "all")]).await.status, StatusCode::FORBIDDEN);
+    // Customers never reach the queue, not even their own operators.
+    for who in ["member@acme.example", "operator@acme.example", "tenant_admin@acme.example"] {
+        let c = app.login(who).await;
+        assert_eq!(c.call("interventions/list", &[("status", "all")]).await.status, StatusCode::FORBIDDEN, "{who}");
+    }
     let globex = app.login("tenant_admin@globex.example").await;
     assert_eq!(globex.call("interventions/list", &[("status", "all")]).await.status, StatusCode::FORBIDDEN);
     assert!(app::audit::ssr::verify(&app.state.db).await.unwrap().first_bad.is_none());
@@ -669,12 +672,13 @@ async fn order_pages_stream_live_events_and_replay_what_a_client_missed() {
 }
 
 #[tokio::test]
-async fn the_jobs_console_is_scoped_to_the_tenant_and_cancelling_needs_a_reason() {
+async fn the_jobs_console_is_for_platform_staff_and_cancelling_needs_a_reason() {
     let app = app().await;
     let c = customer(&app).await;
     let conn = cross_connect(&app).await;
     let order_id = place(&c, &conn, "1000").await;
-    let ops = app.login("operator@acme.example").await;
+    // Manual intervention is Patchbay's NOC: platform admins.
+    let ops = app.login("admin@patchbay.example").await;
     let list = ops.call("jobs/list", &[("status", "queued"), ("kind", "")]).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
     let job = list
@@ -687,18 +691,38 @@ async fn the_jobs_console_is_scoped_to_the_tenant_and_cancelling_needs_a_reason(
         .clone();
     let job_id = job["id"].as_str().unwrap();
 
-    let globex = app.login("tenant_admin@globex.example").await;
-    assert_eq!(globex.call("jobs/list", &[("status", ""), ("kind", "")]).await.status, StatusCode::FORBIDDEN);
+    for who in ["tenant_admin@globex.example", "operator@acme.example"] {
+        let c = app.login(who).await;
+        assert_eq!(c.call("jobs/list", &[("status", ""), ("kind", "")]).await.status, StatusCode::FORBIDDEN, "{who}");
+        assert_eq!(c.call("jobs/retry", &[("job_id", job_id)]).await.status, StatusCode::FORBIDDEN, "{who}");
+    }
     let r = ops.call("jobs/cancel", &[("job_id", job_id), ("reason", "")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = ops.call("jobs/cancel", &[("job_id", job_id), ("reason", "Customer asked to hold")]).await;
     assert!(r.status.is_success(), "{}", r.body);
     assert!(drain(&app).await.is_empty(), "a cancelled job does not run");
-    assert_eq!(order_of(&app, &order_id).await.status, "queued");
-    let r = ops.call("jobs/retry", &[("job_id", job_id)]).await;
-    assert!(r.status.is_success(), "{}", r.body);
+    // The order it would have provisioned is cancelled with the reason, not left queued.
+    let o = order_of(&app, &order_id).await;
+    assert_eq!((o.status.as_str(), o.status_reason.as_deref()), ("cancelled", Some("Customer asked to hold")));
+
+    // Once provisioning has started, cancelling is refused: the intervention queue fails it cleanly.
+    let order2 = place(&c, &conn, "1000").await;
+    let aws = Conn {
+        offering: offering(&app, "cloud-dc").await,
+        a: endpoint(&app, "equinix", "dc_port", "London", 1000).await,
+        b: endpoint(&app, "aws", "cloud_onramp", "London", 1000).await,
+    };
+    let waiting = place(&c, &aws, "1000").await;
     drain(&app).await;
-    assert_eq!(order_of(&app, &order_id).await.status, "active");
+    assert_eq!(order_of(&app, &order2).await.status, "active");
+    let job = jobs::active_for(&app.state.db, &waiting).await.unwrap().expect("waits for the customer");
+    let r = ops.call("jobs/cancel", &[("job_id", &job.id), ("reason", "hold")]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    // "Retry now" makes a waiting job due at once.
+    let r = ops.call("jobs/retry", &[("job_id", &job.id)]).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let ran = drain(&app).await;
+    assert!(ran.iter().any(|r| r.job_id == job.id), "{ran:?}");
     let audit = entity::audit_event::Entity::find()
         .filter(entity::audit_event::Column::Action.eq("job.cancelled"))
         .one(&app.state.db)
@@ -706,9 +730,6 @@ async fn the_jobs_console_is_scoped_to_the_tenant_and_cancelling_needs_a_reason(
         .unwrap()
         .unwrap();
     assert!(audit.details.contains("Customer asked to hold"));
-    // Another tenant's operator would not find it.
-    let r = globex.call("jobs/retry", &[("job_id", job_id)]).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

@@ -81,10 +81,9 @@ async fn a_replica_killed_mid_provisioning_is_recovered_by_the_next_without_orde
     let env = [("PATCHBAY_JOB_LEASE_MS", "1500")];
     let mut first = Replica::start(&app.database_url, 3, &env).await;
     // Wait until the provider has been called and provisioning is under way, then SIGKILL.
-    let started = eventually(60, || async {
-        entity::sandbox_resource::Entity::find().count(&app.state.db).await.unwrap() >= 1
-    })
-    .await;
+    let started =
+        eventually(60, || async { entity::sandbox_resource::Entity::find().count(&app.state.db).await.unwrap() >= 1 })
+            .await;
     assert!(started, "provisioning never started; see {}", first.log.display());
     first.kill();
     let done_at_kill = active_orders(&app, &ids).await;
@@ -101,11 +100,8 @@ async fn a_replica_killed_mid_provisioning_is_recovered_by_the_next_without_orde
     let all = eventually(120, || async { active_orders(&app, &ids).await == ids.len() as u64 }).await;
     assert!(all, "orders not all active; see {}", second.log.display());
     assert_each_leg_provisioned_once(&app, ids.len()).await;
-    let reclaimed = entity::job::Entity::find()
-        .filter(entity::job::Column::Attempts.gte(2))
-        .count(&app.state.db)
-        .await
-        .unwrap();
+    let reclaimed =
+        entity::job::Entity::find().filter(entity::job::Column::Attempts.gte(2)).count(&app.state.db).await.unwrap();
     assert!(reclaimed >= 1, "a job held by the killed replica was claimed again after its lease expired");
     let unfinished = entity::job::Entity::find()
         .filter(entity::job::Column::Status.ne("succeeded"))
@@ -152,4 +148,20 @@ async fn two_replicas_share_500_orders_and_a_third_streams_their_events() {
     for t in ["order.provisioning", "service.provisioning.started", "service.active", "order.active"] {
         assert!(types.contains(&t), "{t} not streamed by the web-only replica: {types:?}");
     }
+}
+
+#[tokio::test]
+async fn open_event_streams_do_not_hold_up_a_graceful_shutdown() {
+    let app = database().await;
+    let ids = queue(&app, 1).await;
+    let mut replica = Replica::start(&app.database_url, 0, &[]).await;
+    let c = replica.client();
+    let r = c.call("login", &[("email", "billing_admin@acme.example"), ("password", PASSWORD)]).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let path = format!("/events/orders/{}", ids[0]);
+    let reader = tokio::spawn(async move { read_events(&c, &path, None, "never", 60).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(replica.terminate(30).await, "SIGTERM did not stop the server; see {}", replica.log.display());
+    // The stream ended with the server rather than at the reader's deadline.
+    assert!(reader.await.is_ok());
 }

@@ -113,7 +113,8 @@ pub fn roles_for(perm: Perm) -> &'static [Role] {
         Perm::OrderPolicy => &[TenantAdmin],
         Perm::CatalogManage => &[],
         Perm::ServiceManage => &[TenantAdmin, BillingAdmin, Operator],
-        Perm::JobsManage => &[Operator],
+        // Patchbay's own NOC: a customer's operator must not mark their own provisioning done.
+        Perm::JobsManage => &[],
     }
 }
 

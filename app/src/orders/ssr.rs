@@ -9,6 +9,8 @@ use sea_orm::{
     QueryFilter, QueryOrder, TransactionTrait,
 };
 
+use sea_orm::sea_query::Expr;
+
 use super::machine::{Status, can, event_for};
 use super::*;
 use crate::audit::ssr::{Actor, NewEvent, record};
@@ -32,13 +34,25 @@ pub async fn transition(
         return Err(AppError::Conflict(format!("An order that is {} cannot become {}.", f.label(), to.label())));
     }
     let now = Utc::now();
-    let mut am: order::ActiveModel = o.clone().into();
-    am.status = Set(to.as_str().into());
-    am.updated_at = Set(now);
+    // Compare-and-set on the status this caller read: a concurrent transition (a customer
+    // cancelling while a worker starts provisioning) makes this one fail instead of
+    // silently overwriting it.
+    let mut update = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(to.as_str()))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now));
     if reason.is_some() && matches!(to, Status::Failed | Status::Cancelled) {
-        am.status_reason = Set(reason.clone());
+        update = update.col_expr(order::Column::StatusReason, Expr::value(reason.clone()));
     }
-    *o = am.update(txn).await?;
+    let changed = update
+        .filter(order::Column::Id.eq(&o.id))
+        .filter(order::Column::Status.eq(&o.status))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    if changed != 1 {
+        return Err(AppError::Conflict("The order changed meanwhile; reload and try again.".into()));
+    }
+    *o = order::Entity::find_by_id(o.id.clone()).one(txn).await?.ok_or(AppError::NotFound)?;
     order_transition::ActiveModel {
         order_id: Set(o.id.clone()),
         tenant_id: Set(o.tenant_id.clone()),

@@ -20,7 +20,7 @@
 //! provider's API (for AWS: `CreateHostedConnection`, `DescribeConnections`,
 //! `UpdateConnection`, `DeleteConnection`; for Azure: the ExpressRoute cross-connection
 //! ARM resource's `serviceProviderProvisioningState`; for Google: the partner
-//! `interconnectAttachments` API) and return it from [`for_provider`] when the provider's
+//! `interconnectAttachments` API) and return it from [`for_leg`] when the provider's
 //! backend says so. Nothing pretends to be live: services provisioned on the sandbox show it.
 use std::time::Duration;
 
@@ -174,11 +174,17 @@ pub fn settings_of(p: &provider::Model, row: Option<provider_adapter::Model>) ->
     })
 }
 
-/// The adapter serving `provider_id`.
-pub async fn for_provider(state: &AppState, provider_id: &str) -> Result<Box<dyn ProviderAdapter>, AppError> {
+/// The adapter a leg was ordered through (its provider's settings, the leg's adapter): a
+/// provider switched to another adapter later still manages the legs it already holds.
+pub async fn for_leg(
+    state: &AppState,
+    provider_id: &str,
+    adapter_name: &str,
+) -> Result<Box<dyn ProviderAdapter>, AppError> {
     let p = provider::Entity::find_by_id(provider_id.to_string()).one(&state.db).await?.ok_or(AppError::NotFound)?;
     let row = provider_adapter::Entity::find_by_id(provider_id.to_string()).one(&state.db).await?;
-    let cfg = settings_of(&p, row);
+    let mut cfg = settings_of(&p, row);
+    cfg.adapter = adapter_name.to_string();
     let timeout = Duration::from_millis(state.settings.adapter_timeout_ms.max(1));
     if cfg.adapter == "mef_partner" {
         let base = cfg.base_url.clone().filter(|u| !u.is_empty()).ok_or_else(|| {

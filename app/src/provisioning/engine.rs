@@ -104,7 +104,21 @@ fn payload_str(j: &job::Model, key: &str) -> Result<String, AppError> {
 /// Run one step of a job.
 pub async fn step(state: &AppState, j: &job::Model) -> Result<Step, AppError> {
     match j.kind.as_str() {
-        PROVISION_ORDER => provision_step(state, &payload_str(j, "order_id")?).await,
+        PROVISION_ORDER => {
+            let order_id = payload_str(j, "order_id")?;
+            match provision_step(state, &order_id).await {
+                // Someone else moved the order meanwhile (a customer cancelled it, an operator
+                // failed it): if it no longer needs provisioning, the job is done.
+                Err(AppError::Conflict(m)) => {
+                    let o = order::Entity::find_by_id(order_id).one(&state.db).await?.ok_or(AppError::NotFound)?;
+                    match Status::parse(&o.status) {
+                        Some(Status::Queued | Status::Provisioning) => Err(AppError::Conflict(m)),
+                        _ => Ok(Step::Done),
+                    }
+                }
+                other => other,
+            }
+        }
         SERVICE_ACTION => action_step(state, j).await,
         other => Ok(Step::Fail(format!("No worker handles jobs of kind `{other}`."))),
     }
@@ -331,15 +345,24 @@ async fn bounded<T>(
     }
 }
 
+/// The provision call's idempotency key; an operator's retry of a rejected leg starts afresh.
+fn provision_key(leg: &service_leg::Model) -> String {
+    let refs: Map<String, Value> = serde_json::from_str(&leg.refs).unwrap_or_default();
+    match refs.get("retry").and_then(|v| v.as_i64()) {
+        Some(n) if n > 0 => format!("leg:{}:provision:{n}", leg.id),
+        _ => format!("leg:{}:provision", leg.id),
+    }
+}
+
 async fn leg_step(state: &AppState, svc: &service::Model, leg: service_leg::Model) -> Result<Step, AppError> {
-    let adapter = adapters::for_provider(state, &leg.provider_id).await?;
+    let adapter = adapters::for_leg(state, &leg.provider_id, &leg.adapter).await?;
     let result = match (leg.status.as_str(), leg.external_ref.clone()) {
         ("provisioning" | "awaiting_customer", Some(r)) => bounded(state, adapter.status(&r)).await,
         _ => {
             let intent = intent_for(state, svc, &leg).await?;
             match adapter.validate(&intent) {
                 Err(e) => Err(e),
-                Ok(()) => bounded(state, adapter.provision(&intent, &format!("leg:{}:provision", leg.id))).await,
+                Ok(()) => bounded(state, adapter.provision(&intent, &provision_key(&leg))).await,
             }
         }
     };
@@ -467,7 +490,7 @@ async fn rollback_step(state: &AppState, mut o: order::Model, svc: service::Mode
     if let Some(leg) = legs.iter().rev().find(holding).cloned() {
         // A leg that failed at the provider may still exist there: release it too.
         let Some(r) = leg.external_ref.clone() else { return Ok(Step::Again) };
-        let adapter = adapters::for_provider(state, &leg.provider_id).await?;
+        let adapter = adapters::for_leg(state, &leg.provider_id, &leg.adapter).await?;
         match bounded(state, adapter.terminate(&r, &format!("leg:{}:rollback", leg.id))).await {
             Ok(()) => {}
             Err(AdapterError::Transient(m)) => return Ok(Step::Retry(format!("Rolling back {}: {m}", leg.name))),
@@ -558,23 +581,23 @@ async fn activate(state: &AppState, mut o: order::Model, svc: service::Model) ->
     Ok(Step::Done)
 }
 
-/// A job failed for good: open a manual intervention.
-pub async fn on_failed(state: &AppState, j: &job::Model, error: &str) -> Result<(), AppError> {
+/// A job failed for good: open a manual intervention (in the caller's transaction, the one
+/// that marks the job failed). Returns the tenant to wake once committed.
+pub async fn on_failed(txn: &DatabaseTransaction, j: &job::Model, error: &str) -> Result<Option<String>, AppError> {
     let (order_id, svc) = match j.kind.as_str() {
         PROVISION_ORDER => {
             let oid = payload_str(j, "order_id")?;
-            let svc = service_of_order(&state.db, &oid).await?;
+            let svc = service_of_order(txn, &oid).await?;
             (oid, svc)
         }
         SERVICE_ACTION => {
             let sid = payload_str(j, "service_id")?;
-            let svc = service::Entity::find_by_id(sid).one(&state.db).await?.ok_or(AppError::NotFound)?;
+            let svc = service::Entity::find_by_id(sid).one(txn).await?.ok_or(AppError::NotFound)?;
             (svc.order_id.clone(), Some(svc))
         }
-        _ => return Ok(()),
+        _ => return Ok(None),
     };
-    let Some(tenant_id) = j.tenant_id.clone() else { return Ok(()) };
-    let txn = state.db.begin().await?;
+    let Some(tenant_id) = j.tenant_id.clone() else { return Ok(None) };
     intervention::ActiveModel {
         id: Set(new_id()),
         tenant_id: Set(tenant_id.clone()),
@@ -590,12 +613,12 @@ pub async fn on_failed(state: &AppState, j: &job::Model, error: &str) -> Result<
         created_at: Set(Utc::now()),
         resolved_at: Set(None),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     if let Some(svc) = &svc {
-        note(&txn, svc, "intervention", "Our operations team has been asked to look at this.", "provisioning").await?;
+        note(txn, svc, "intervention", "Our operations team has been asked to look at this.", "provisioning").await?;
         emit(
-            &txn,
+            txn,
             &tenant_id,
             "service.intervention.opened",
             &svc.id,
@@ -604,7 +627,7 @@ pub async fn on_failed(state: &AppState, j: &job::Model, error: &str) -> Result<
         .await?;
     }
     record(
-        &txn,
+        txn,
         NewEvent::tenant(
             &tenant_id,
             system(),
@@ -615,9 +638,7 @@ pub async fn on_failed(state: &AppState, j: &job::Model, error: &str) -> Result<
         ),
     )
     .await?;
-    txn.commit().await?;
-    state.live.wake(&state.db, &tenant_id).await;
-    Ok(())
+    Ok(Some(tenant_id))
 }
 
 // ----- changes to active services -----------------------------------------------------------
@@ -650,12 +671,22 @@ async fn action_step(state: &AppState, j: &job::Model) -> Result<Step, AppError>
     let action = Action::parse(&payload_str(j, "action")?)
         .ok_or_else(|| AppError::Conflict("Unknown service action.".into()))?;
     let svc = service::Entity::find_by_id(sid).one(&state.db).await?.ok_or(AppError::NotFound)?;
+    // Already done (a worker finished the change, then stopped before settling the job).
+    let done = match action {
+        Action::Modify => svc.pending_bandwidth_mbps.is_none(),
+        Action::Suspend => svc.status == "suspended",
+        Action::Resume => svc.status == "active",
+        Action::Terminate => svc.status == "terminated",
+    };
+    if done {
+        return Ok(Step::Done);
+    }
     let legs = legs_of(&state.db, &svc.id).await?;
     let mbps = svc.pending_bandwidth_mbps.unwrap_or(svc.bandwidth_mbps);
     // Every leg the provider holds gets the change; keys make repeats harmless.
     for leg in legs.iter().filter(|l| l.external_ref.is_some() && matches!(l.status.as_str(), "active" | "suspended")) {
         let Some(r) = leg.external_ref.as_deref() else { continue };
-        let adapter: Box<dyn ProviderAdapter> = adapters::for_provider(state, &leg.provider_id).await?;
+        let adapter: Box<dyn ProviderAdapter> = adapters::for_leg(state, &leg.provider_id, &leg.adapter).await?;
         let key = format!("job:{}:leg:{}", j.id, leg.id);
         let call = match action {
             Action::Modify if leg.role == "fabric" || leg.bandwidth_mbps != mbps => {
@@ -758,14 +789,35 @@ pub async fn meter(state: &AppState, max_hours: i64) -> Result<u64, AppError> {
             .order_by_desc(usage_record::Column::PeriodStart)
             .one(&state.db)
             .await?;
+        // Metering restarts at the top of the hour after a resume: suspended hours carry no traffic.
+        let resumed = service_event::Entity::find()
+            .filter(service_event::Column::ServiceId.eq(&svc.id))
+            .filter(service_event::Column::Kind.eq("resume"))
+            .order_by_desc(service_event::Column::Id)
+            .one(&state.db)
+            .await?
+            .map(|e| e.at);
         let mut from = match &last {
             Some(r) => r.period_end,
             None => activated.duration_trunc(hour).unwrap_or(activated),
         };
+        if let Some(at) = resumed {
+            let next_hour = at.duration_trunc(hour).unwrap_or(at) + hour;
+            if next_hour > from {
+                from = next_hour;
+            }
+        }
         let legs = legs_of(&state.db, &svc.id).await?;
         let Some(leg) = legs.iter().find(|l| l.external_ref.is_some()) else { continue };
         let Some(r) = leg.external_ref.clone() else { continue };
-        let adapter = adapters::for_provider(state, &leg.provider_id).await?;
+        // One misconfigured provider must not stop metering for everyone else.
+        let adapter = match adapters::for_leg(state, &leg.provider_id, &leg.adapter).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(service = %svc.id, error = %e, "usage: provider unavailable");
+                continue;
+            }
+        };
         let mut n = 0;
         while from + hour <= now && n < max_hours {
             let to = from + hour;

@@ -5,6 +5,8 @@
 //! still holds the lease. A worker that dies simply stops renewing: once the lease
 //! expires, another worker claims the job again. Handlers are idempotent steps, so a
 //! job that runs again after a crash continues where the last one got to.
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +15,7 @@ use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Set, Statement,
+    TransactionTrait,
 };
 
 use crate::auth::ssr::new_id;
@@ -195,6 +198,15 @@ pub struct Ran {
     pub settled: bool,
 }
 
+/// Aborts the lease renewer however `run_one` ends (even when its future is dropped).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Steps a single claim may run back to back before yielding the job.
 const MAX_STEPS_PER_CLAIM: usize = 25;
 
@@ -211,24 +223,39 @@ pub async fn run_one(state: &AppState, worker: &str) -> Result<Option<Ran>, AppE
         );
         return finish_failed(state, &j, worker, error).await.map(Some);
     }
-    // Renew the lease in the background while the handler works.
-    let renewer = {
+    // Renew the lease in the background while the handler works; stop stepping as soon as
+    // a renewal finds the lease gone (another worker owns the job now).
+    let lost = Arc::new(AtomicBool::new(false));
+    let _renewer = {
         let db = state.db.clone();
-        let (id, w) = (j.id.clone(), worker.to_string());
-        tokio::spawn(async move {
+        let (id, w, lost) = (j.id.clone(), worker.to_string(), lost.clone());
+        AbortOnDrop(tokio::spawn(async move {
             let every = lease / 3;
             loop {
                 tokio::time::sleep(every).await;
                 match renew(&db, &id, &w, lease).await {
                     Ok(true) => {}
-                    Ok(false) => break,
+                    Ok(false) => {
+                        lost.store(true, Ordering::SeqCst);
+                        break;
+                    }
                     Err(e) => tracing::warn!(error = %e, job = %id, "lease renewal failed"),
                 }
             }
-        })
+        }))
     };
     let mut step = Step::Again;
     for _ in 0..MAX_STEPS_PER_CLAIM {
+        if lost.load(Ordering::SeqCst) {
+            tracing::warn!(job = %j.id, "lease lost; stopping");
+            return Ok(Some(Ran {
+                job_id: j.id.clone(),
+                kind: j.kind.clone(),
+                status: "running".into(),
+                error: None,
+                settled: false,
+            }));
+        }
         step = match super::engine::step(state, &j).await {
             Ok(s) => s,
             Err(AppError::Conflict(m)) | Err(AppError::Validation { message: m, .. }) => Step::Fail(m),
@@ -239,7 +266,6 @@ pub async fn run_one(state: &AppState, worker: &str) -> Result<Option<Ran>, AppE
             break;
         }
     }
-    renewer.abort();
     let now = Utc::now();
     let ran = |status: &str, error: Option<String>, settled: bool| Ran {
         job_id: j.id.clone(),
@@ -284,11 +310,19 @@ pub async fn run_one(state: &AppState, worker: &str) -> Result<Option<Ran>, AppE
     Ok(Some(out))
 }
 
+/// Fail the job and open its manual intervention in one transaction: a crash in between
+/// cannot leave a failed job that nobody is asked to look at.
 async fn finish_failed(state: &AppState, j: &job::Model, worker: &str, error: String) -> Result<Ran, AppError> {
-    let settled = settle(&state.db, j, worker, Settle::Failed(error.clone())).await?;
+    let txn = state.db.begin().await?;
+    let settled = settle(&txn, j, worker, Settle::Failed(error.clone())).await?;
+    let mut tenant = None;
     if settled {
         tracing::warn!(job = %j.id, kind = %j.kind, error = %error, "job failed; manual intervention");
-        super::engine::on_failed(state, j, &error).await?;
+        tenant = super::engine::on_failed(&txn, j, &error).await?;
+    }
+    txn.commit().await?;
+    if let Some(t) = tenant {
+        state.live.wake(&state.db, &t).await;
     }
     Ok(Ran { job_id: j.id.clone(), kind: j.kind.clone(), status: "failed".into(), error: Some(error), settled })
 }

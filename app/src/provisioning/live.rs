@@ -32,6 +32,9 @@ pub fn use_live(url: impl Fn() -> Option<String> + 'static) -> ReadSignal<u32> {
                 });
                 // The server sends unnamed events (the type is in the data), so one handler hears all.
                 es.set_onmessage(Some(cb.as_ref().unchecked_ref()));
+                // (Re)connected: read the page again, in case something happened while
+                // the stream was down or before it first opened.
+                es.set_onopen(Some(cb.as_ref().unchecked_ref()));
                 cb.forget();
                 current.set_value(Some(es));
             }

@@ -131,7 +131,7 @@ fn leg_row(l: service_leg::Model, providers: &HashMap<String, String>) -> LegRow
     let customer_step = refs.get("customer_step").and_then(|v| v.as_str()).map(Into::into);
     let shown = refs
         .iter()
-        .filter(|(k, v)| k.as_str() != "customer_step" && !v.is_null())
+        .filter(|(k, v)| !matches!(k.as_str(), "customer_step" | "retry") && !v.is_null())
         .map(|(k, v)| (ref_label(k), v.as_str().map(Into::into).unwrap_or_else(|| v.to_string())))
         .collect();
     LegRow {
@@ -295,7 +295,18 @@ async fn request_action(ctx: &Ctx, s: service::Model, action: Action, mbps: Opti
         }
     };
     am.updated_at = Set(Utc::now());
-    let s2 = am.update(&txn).await?;
+    // Compare-and-set: of two requests racing for the same service, one wins.
+    let res = service::Entity::update_many()
+        .set(am)
+        .filter(service::Column::Id.eq(&s.id))
+        .filter(service::Column::Status.eq(&s.status))
+        .filter(service::Column::UpdatedAt.eq(s.updated_at))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected != 1 {
+        return Err(AppError::Conflict("The service changed meanwhile; reload and try again.".into()));
+    }
+    let s2 = service::Entity::find_by_id(s.id.clone()).one(&txn).await?.ok_or(AppError::NotFound)?;
     let actor = ctx.actor();
     engine::note(&txn, &s2, "requested", &detail, &actor.label).await?;
     let op = new_id();
@@ -392,7 +403,7 @@ pub async fn customer_step(ctx: &Ctx, service_id: &str, leg_id: &str) -> Result<
     let (Some(r), "awaiting_customer") = (leg.external_ref.clone(), leg.status.as_str()) else {
         return Err(AppError::Conflict("This leg is not waiting for you.".into()));
     };
-    let adapter = super::adapters::for_provider(&ctx.state, &leg.provider_id).await?;
+    let adapter = super::adapters::for_leg(&ctx.state, &leg.provider_id, &leg.adapter).await?;
     adapter.customer_action(&r).await.map_err(|e| AppError::Conflict(e.to_string()))?;
     let txn = ctx.db().begin().await?;
     let actor = ctx.actor();
@@ -542,8 +553,16 @@ async fn reset_failed_legs(conn: &impl ConnectionTrait, j: &job::Model) -> Resul
             .all(conn)
             .await?
         {
+            // Order afresh under a new idempotency key: the provider would answer the old key
+            // with the request it already rejected.
+            let mut refs: Map<String, Value> = serde_json::from_str(&l.refs).unwrap_or_default();
+            let retry = refs.get("retry").and_then(|v| v.as_i64()).unwrap_or(0) + 1;
+            refs.insert("retry".into(), json!(retry));
             let mut am: service_leg::ActiveModel = l.clone().into();
-            am.status = Set(if l.external_ref.is_some() { "provisioning".into() } else { "pending".into() });
+            am.status = Set("pending".into());
+            am.external_ref = Set(None);
+            am.provider_state = Set(None);
+            am.refs = Set(Value::Object(refs).to_string());
             am.updated_at = Set(Utc::now());
             am.update(conn).await?;
         }
@@ -558,6 +577,15 @@ pub async fn cancel_job(ctx: &Ctx, id: &str, reason: &str) -> Result<(), AppErro
     }
     let txn = ctx.db().begin().await?;
     let j = scoped_job(ctx, &txn, id).await?;
+    if j.kind == jobs::PROVISION_ORDER
+        && let Some(oid) = &j.resource_id
+        && engine::service_of_order(&txn, oid).await?.is_some()
+    {
+        return Err(AppError::Conflict(
+            "Provisioning has started: providers may already hold parts of this service. Fail the order from Manual intervention instead, which releases them."
+                .into(),
+        ));
+    }
     if j.status != "queued" {
         return Err(AppError::Conflict(format!(
             "Only a queued job can be cancelled; this one is {}.{}",
@@ -576,6 +604,24 @@ pub async fn cancel_job(ctx: &Ctx, id: &str, reason: &str) -> Result<(), AppErro
         .await?;
     if res.rows_affected != 1 {
         return Err(AppError::Conflict("The job started meanwhile; try again when this attempt has finished.".into()));
+    }
+    // Leave nothing half-requested behind.
+    match (j.kind.as_str(), &j.resource_id) {
+        (SERVICE_ACTION, Some(sid)) => {
+            if let Some(svc) = service::Entity::find_by_id(sid.clone()).one(&txn).await? {
+                revert_request(&txn, &svc).await?;
+                let text = format!("The requested change was cancelled by operations: {reason}");
+                engine::note(&txn, &svc, "cancelled", &text, &ctx.actor().label).await?;
+            }
+        }
+        (jobs::PROVISION_ORDER, Some(oid)) => {
+            let mut o = order::Entity::find_by_id(oid.clone()).one(&txn).await?.ok_or(AppError::NotFound)?;
+            if o.status == "queued" {
+                let why = Some(reason.to_string());
+                crate::orders::ssr::transition(&txn, &mut o, Status::Cancelled, &ctx.actor(), why).await?;
+            }
+        }
+        _ => {}
     }
     record(
         &txn,
@@ -630,6 +676,20 @@ pub async fn list_interventions(ctx: &Ctx, status: Option<String>) -> Result<Vec
     Ok(out)
 }
 
+/// Undo what requesting a service change set (a pending bandwidth, `terminating`): the
+/// service goes back to the state its order still records (active or suspended).
+async fn revert_request(conn: &impl ConnectionTrait, svc: &service::Model) -> Result<(), AppError> {
+    let o = order::Entity::find_by_id(svc.order_id.clone()).one(conn).await?.ok_or(AppError::NotFound)?;
+    let mut am: service::ActiveModel = svc.clone().into();
+    am.pending_bandwidth_mbps = Set(None);
+    if svc.status == "terminating" {
+        am.status = Set(if o.status == "suspended" { "suspended".into() } else { "active".into() });
+    }
+    am.updated_at = Set(Utc::now());
+    am.update(conn).await?;
+    Ok(())
+}
+
 async fn open_intervention(ctx: &Ctx, conn: &impl ConnectionTrait, id: &str) -> Result<intervention::Model, AppError> {
     let mut q = intervention::Entity::find_by_id(id.to_string());
     if let Some(t) = scope(ctx)? {
@@ -642,6 +702,7 @@ async fn open_intervention(ctx: &Ctx, conn: &impl ConnectionTrait, id: &str) -> 
     Ok(i)
 }
 
+/// Close an open intervention; only one operator can (the second gets a conflict).
 async fn close(
     conn: &impl ConnectionTrait,
     ctx: &Ctx,
@@ -650,13 +711,20 @@ async fn close(
     resolution: &str,
     r: Option<&str>,
 ) -> Result<(), AppError> {
-    let mut am: intervention::ActiveModel = i.clone().into();
-    am.status = Set(status.into());
-    am.resolution = Set(Some(resolution.into()));
-    am.external_ref = Set(r.map(Into::into));
-    am.resolved_by = Set(Some(ctx.user.email.clone()));
-    am.resolved_at = Set(Some(Utc::now()));
-    am.update(conn).await?;
+    use sea_orm::sea_query::Expr;
+    let res = intervention::Entity::update_many()
+        .col_expr(intervention::Column::Status, Expr::value(status))
+        .col_expr(intervention::Column::Resolution, Expr::value(resolution))
+        .col_expr(intervention::Column::ExternalRef, Expr::value(r.map(String::from)))
+        .col_expr(intervention::Column::ResolvedBy, Expr::value(ctx.user.email.clone()))
+        .col_expr(intervention::Column::ResolvedAt, Expr::value(Utc::now()))
+        .filter(intervention::Column::Id.eq(&i.id))
+        .filter(intervention::Column::Status.eq("open"))
+        .exec(conn)
+        .await?;
+    if res.rows_affected != 1 {
+        return Err(AppError::Conflict("Another operator has just dealt with this intervention.".into()));
+    }
     record(
         conn,
         NewEvent::tenant(
@@ -686,14 +754,26 @@ pub async fn complete_intervention(ctx: &Ctx, id: &str, external_ref: &str, note
             "Enter the provider's reference for the work done (up to 120 characters).",
         ));
     }
+    if note_text.trim().chars().count() > 500 {
+        return Err(AppError::field("note", "Up to 500 characters."));
+    }
     let i = open_intervention(ctx, ctx.db(), id).await?;
     let resolution =
         if note_text.trim().is_empty() { format!("Completed by hand ({r}).") } else { note_text.trim().to_string() };
     let actor = ctx.actor();
     match i.job_kind.as_str() {
         jobs::PROVISION_ORDER => {
-            let svc = engine::service_of_order(ctx.db(), &i.order_id).await?.ok_or(AppError::NotFound)?;
+            let svc = engine::service_of_order(ctx.db(), &i.order_id).await?.ok_or_else(|| {
+                AppError::Conflict("Provisioning never started for this order; retry it or fail it.".into())
+            })?;
+            if svc.status == "rolling_back" {
+                return Err(AppError::Conflict(
+                    "This service is being rolled back after a failed leg; retry to finish the rollback, or fail the order."
+                        .into(),
+                ));
+            }
             let txn = ctx.db().begin().await?;
+            close(&txn, ctx, &i, "completed", &resolution, Some(r)).await?;
             for l in service_leg::Entity::find().filter(service_leg::Column::ServiceId.eq(&svc.id)).all(&txn).await? {
                 if l.status == "active" {
                     continue;
@@ -711,7 +791,6 @@ pub async fn complete_intervention(ctx: &Ctx, id: &str, external_ref: &str, note
             }
             engine::note(&txn, &svc, "intervention", &format!("Completed by our operations team ({r})."), &actor.label)
                 .await?;
-            close(&txn, ctx, &i, "completed", &resolution, Some(r)).await?;
             // The job finishes the activation (order → active, metering).
             jobs::requeue(&txn, &i.job_id).await?;
             txn.commit().await?;
@@ -727,10 +806,10 @@ pub async fn complete_intervention(ctx: &Ctx, id: &str, external_ref: &str, note
                 .and_then(|v| v.get("action").and_then(|a| a.as_str()).and_then(Action::parse))
                 .ok_or_else(|| AppError::Conflict("The job names no action.".into()))?;
             let mbps = svc.pending_bandwidth_mbps.unwrap_or(svc.bandwidth_mbps);
-            engine::finish_action(&ctx.state, &svc, action, mbps, &actor).await?;
             let txn = ctx.db().begin().await?;
             close(&txn, ctx, &i, "completed", &resolution, Some(r)).await?;
             txn.commit().await?;
+            engine::finish_action(&ctx.state, &svc, action, mbps, &actor).await?;
         }
     }
     ctx.state.live.wake(ctx.db(), &i.tenant_id).await;
@@ -783,13 +862,7 @@ pub async fn fail_intervention(ctx: &Ctx, id: &str, reason: &str) -> Result<(), 
                 Some(s) => service::Entity::find_by_id(s.clone()).one(&txn).await?.ok_or(AppError::NotFound)?,
                 None => return Err(AppError::NotFound),
             };
-            let mut am: service::ActiveModel = svc.clone().into();
-            am.pending_bandwidth_mbps = Set(None);
-            if svc.status == "terminating" {
-                am.status = Set("active".into());
-            }
-            am.updated_at = Set(Utc::now());
-            am.update(&txn).await?;
+            revert_request(&txn, &svc).await?;
             engine::note(
                 &txn,
                 &svc,

@@ -366,6 +366,16 @@ impl Replica {
     pub fn client(&self) -> Client {
         client_for(&self.base)
     }
+
+    /// SIGTERM, then wait up to `secs` for the process to exit; returns whether it did.
+    pub async fn terminate(&mut self, secs: u64) -> bool {
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        eventually(secs, || {
+            let exited = matches!(self.child.try_wait(), Ok(Some(_)));
+            async move { exited }
+        })
+        .await
+    }
 }
 
 impl Drop for Replica {
