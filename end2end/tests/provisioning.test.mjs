@@ -69,14 +69,14 @@ for (const jsOn of [true, false]) {
         ]);
         await expectText(page.getByTestId('service-status'), 'active');
         await expectText(page.getByTestId('legs'), 'Amazon-side ASN');
-        await page.getByLabel('New bandwidth').selectOption({ label: '500 Mbps' });
+        await page.getByLabel('New bandwidth').selectOption({ label: '2 Gbps' });
         await page.getByRole('button', { name: 'Change bandwidth' }).click();
         if (jsOn) {
-          await expectText(page.getByTestId('service-bandwidth'), '500 Mbps');
+          await expectText(page.getByTestId('service-bandwidth'), '2 Gbps');
         } else {
-          await expectAfterReload(page, page.getByTestId('service-bandwidth'), '500 Mbps');
+          await expectAfterReload(page, page.getByTestId('service-bandwidth'), '2 Gbps');
         }
-        await expectText(page.getByTestId('service-timeline'), 'Bandwidth changed from 1000 to 500 Mbps');
+        await expectText(page.getByTestId('service-timeline'), 'Bandwidth changed from 1000 to 2000 Mbps');
 
         // Termination asks for the service number first.
         const number = (await page.locator('h1').innerText()).replace('Service ', '').trim();
@@ -105,13 +105,16 @@ for (const jsOn of [true, false]) {
       await withPage(browser, `${mode}-console-providers`, async (page) => {
         await login(page, server.baseUrl, 'admin@patchbay.example');
         await visit(page, server.baseUrl, '/console/providers');
-        const form = page.locator('form[data-provider="Equinix"]');
-        await form.getByLabel('Transient errors (%)').fill('150');
-        await form.getByRole('button', { name: 'Save' }).click();
-        await expectText(page.locator('main'), 'A percentage (0 to 100).');
-        await page.locator('form[data-provider="Equinix"]').getByLabel('Latency (ms)').fill('250');
-        await page.locator('form[data-provider="Equinix"]').getByLabel('Transient errors (%)').fill('5');
-        await page.locator('form[data-provider="Equinix"]').getByRole('button', { name: 'Save' }).click();
+        const form = () => page.locator('form[data-provider="Equinix"]');
+        // The browser checks each field's range; the server checks what only it can.
+        await form().getByLabel('Transient errors (%)').fill('60');
+        await form().getByLabel('Permanent rejections (%)').fill('50');
+        await form().getByRole('button', { name: 'Save' }).click();
+        await expectText(page.locator('main'), 'cannot exceed 100%');
+        await form().getByLabel('Latency (ms)').fill('250');
+        await form().getByLabel('Transient errors (%)').fill('5');
+        await form().getByLabel('Permanent rejections (%)').fill('0');
+        await form().getByRole('button', { name: 'Save' }).click();
         await expectText(page.locator('form[data-provider="Equinix"]'), 'admin@patchbay.example');
       });
     });

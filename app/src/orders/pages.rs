@@ -119,6 +119,7 @@ pub fn OrderDetailPage() -> impl IntoView {
                 Err(e) => view! { <ErrorBox err=e/> }.into_any(),
                 Ok(d) => {
                     let o = d.order.clone();
+                    let service = d.service.clone();
                     let (id1, id2, id3) = (o.id.clone(), o.id.clone(), o.id.clone());
                     view! {
                         <Title text=format!("Order {}", o.number)/>
@@ -157,7 +158,7 @@ pub fn OrderDetailPage() -> impl IntoView {
                                 </Card>
                             </div>
                             <div class="space-y-6">
-                                <crate::provisioning::pages::ProvisioningCard order_id=o.id.clone() tick=live/>
+                                {service.map(|svc| view! { <crate::provisioning::pages::ProvisioningCard detail=*svc/> })}
                                 {(o.status == "quoted").then(|| if d.can_approve {
                                     view! {
                                         <Card title="Approval">

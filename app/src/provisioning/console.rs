@@ -208,26 +208,60 @@ pub fn ProvidersPage() -> impl IntoView {
             "Cloud and data-centre providers run on the sandbox backend: the provider side is simulated with the real lifecycle, references and customer steps. Failure injection applies to every call the sandbox answers."
         </Alert>
         <FormError err=err/>
+        // Several forms share the page: list the field messages once, here.
+        {move || err.get().and_then(|e| match e {
+            crate::error::AppError::Validation { fields, .. } => Some(view! {
+                <ul class="-mt-2 mb-4 list-disc pl-6 text-sm text-rose-700 dark:text-rose-300" data-testid="field-errors">
+                    {fields.into_values().map(|m| view! { <li>{m}</li> }).collect_view()}
+                </ul>
+            }),
+            _ => None,
+        })}
         <Suspense fallback=|| view! { <Loading/> }>
             {move || list.get().map(|r| match r {
                 Err(e) => view! { <ErrorBox err=e/> }.into_any(),
                 Ok(rows) => view! {
                     <div class="grid grid-cols-1 gap-4 xl:grid-cols-2">
                         {rows.into_iter().map(|p| {
-                            let options: Vec<(String, String)> = ADAPTER_CHOICES.iter().map(|(v, l)| (v.to_string(), l.to_string())).collect();
+                            // Ids are unique per provider so every label names its own field.
+                            let key = p.provider_id.clone();
+                            let fid = move |name: &str| format!("{name}-{key}");
                             view! {
                                 <Card title=format!("{} · {}", p.provider, p.kind)>
                                     <ActionForm action=save attr:class="grid grid-cols-2 gap-3" attr:data-provider=p.provider.clone()>
                                         <input type="hidden" name="provider_id" value=p.provider_id.clone()/>
-                                        <div class="col-span-2"><SelectField label="Adapter" name="adapter" options=options selected=p.adapter.clone() error=field_error(err, "adapter")/></div>
-                                        <Field label="Latency (ms)" name="latency_ms" kind="number" value=p.latency_ms.to_string() error=field_error(err, "latency_ms")/>
-                                        <SelectField label="Customer steps" name="customer_action" options=vec![("manual".into(), "The customer acts in the portal".into()), ("auto".into(), "The sandbox acts for them".into())] selected=p.customer_action.clone()/>
-                                        <Field label="Transient errors (%)" name="transient_pct" kind="number" value=p.transient_pct.to_string() error=field_error(err, "transient_pct")/>
-                                        <Field label="Permanent rejections (%)" name="permanent_pct" kind="number" value=p.permanent_pct.to_string() error=field_error(err, "permanent_pct")/>
-                                        <Field label="Timeouts (%)" name="timeout_pct" kind="number" value=p.timeout_pct.to_string() error=field_error(err, "timeout_pct")/>
+                                        <div class="col-span-2">
+                                            <label for=fid("adapter") class=LABEL>"Adapter"</label>
+                                            <select id=fid("adapter") name="adapter" class=INPUT>
+                                                {ADAPTER_CHOICES.iter().map(|(v, l)| {
+                                                    let sel = p.adapter == *v;
+                                                    view! { <option value=*v selected=sel>{*l}</option> }
+                                                }).collect_view()}
+                                            </select>
+                                        </div>
+                                        <NumberInput id=fid("latency_ms") name="latency_ms" label="Latency (ms)" value=p.latency_ms max=60_000/>
+                                        <div>
+                                            <label for=fid("customer_action") class=LABEL>"Customer steps"</label>
+                                            <select id=fid("customer_action") name="customer_action" class=INPUT>
+                                                {[("manual", "The customer acts in the portal"), ("auto", "The sandbox acts for them")].into_iter().map(|(v, l)| {
+                                                    let sel = p.customer_action == v;
+                                                    view! { <option value=v selected=sel>{l}</option> }
+                                                }).collect_view()}
+                                            </select>
+                                        </div>
+                                        <NumberInput id=fid("transient_pct") name="transient_pct" label="Transient errors (%)" value=p.transient_pct max=100/>
+                                        <NumberInput id=fid("permanent_pct") name="permanent_pct" label="Permanent rejections (%)" value=p.permanent_pct max=100/>
+                                        <NumberInput id=fid("timeout_pct") name="timeout_pct" label="Timeouts (%)" value=p.timeout_pct max=100/>
                                         <div></div>
-                                        <div class="col-span-2"><Field label="Partner API base URL (MEF adapter)" name="base_url" value=p.base_url.clone() placeholder="https://api.partner.example" error=field_error(err, "base_url")/></div>
-                                        <div class="col-span-2"><Field label="Partner API token" name="credentials" kind="password" autocomplete="off" hint=if p.has_credentials { "Saved. Leave empty to keep it." } else { "Sent as a bearer token; stored sealed." }/></div>
+                                        <div class="col-span-2">
+                                            <label for=fid("base_url") class=LABEL>"Partner API base URL (MEF adapter)"</label>
+                                            <input id=fid("base_url") name="base_url" value=p.base_url.clone() placeholder="https://api.partner.example" class=INPUT/>
+                                        </div>
+                                        <div class="col-span-2">
+                                            <label for=fid("credentials") class=LABEL>"Partner API token"</label>
+                                            <input id=fid("credentials") name="credentials" type="password" autocomplete="off" class=INPUT/>
+                                            <p class="mt-1 text-xs text-slate-500 dark:text-slate-400">{if p.has_credentials { "Saved. Leave empty to keep it." } else { "Sent as a bearer token; stored sealed." }}</p>
+                                        </div>
                                         <div class="col-span-2 flex items-center justify-between">
                                             <span class="text-xs text-slate-500">{p.updated.clone().map(|u| format!("Changed {u}")).unwrap_or_else(|| "Defaults".into())}</span>
                                             <button type="submit" class=BTN_PRIMARY>"Save"</button>
@@ -240,5 +274,16 @@ pub fn ProvidersPage() -> impl IntoView {
                 }.into_any(),
             })}
         </Suspense>
+    }
+}
+
+/// A whole-number input with its own id (several forms share one page).
+#[component]
+fn NumberInput(id: String, name: &'static str, label: &'static str, value: i32, max: i32) -> impl IntoView {
+    view! {
+        <div>
+            <label for=id.clone() class=LABEL>{label}</label>
+            <input id=id name=name type="number" min="0" max=max.to_string() step="1" value=value.to_string() inputmode="numeric" class=INPUT/>
+        </div>
     }
 }

@@ -32,9 +32,17 @@ pub fn use_live(url: impl Fn() -> Option<String> + 'static) -> ReadSignal<u32> {
                 });
                 // The server sends unnamed events (the type is in the data), so one handler hears all.
                 es.set_onmessage(Some(cb.as_ref().unchecked_ref()));
-                // (Re)connected: read the page again, in case something happened while
-                // the stream was down or before it first opened.
-                es.set_onopen(Some(cb.as_ref().unchecked_ref()));
+                // Reconnected after a drop: read the page again, in case something happened
+                // meanwhile. (Not on the first open: the page was just rendered, and re-rendering
+                // it right away would swallow a click landing at that moment.)
+                let opened = std::rc::Rc::new(std::cell::Cell::new(false));
+                let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_e: web_sys::Event| {
+                    if opened.replace(true) {
+                        set_tick.update(|n| *n += 1);
+                    }
+                });
+                es.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+                on_open.forget();
                 cb.forget();
                 current.set_value(Some(es));
             }

@@ -106,7 +106,7 @@ pub fn LegsCard(service_id: String, legs: Vec<LegRow>, can_manage: bool) -> impl
                             <div class="flex flex-wrap items-center justify-between gap-2">
                                 <div>
                                     <p class="text-sm font-semibold">{if count > 1 { format!("{}. {}", l.seq, l.name) } else { l.name.clone() }}</p>
-                                    <p class="text-xs text-slate-500">{format!("{} · {}", l.provider, l.adapter.replace('_', " "))}{l.sandbox.then_some(" · sandbox backend")}</p>
+                                    <p class="text-xs text-slate-500">{format!("{} · {}", l.provider, l.adapter)}{l.sandbox.then_some(" · sandbox backend")}</p>
                                 </div>
                                 <div class="flex items-center gap-2">
                                     {l.provider_state.clone().map(|p| view! { <span class="font-mono text-xs text-slate-500" title="Provider's state">{p}</span> })}
@@ -190,7 +190,7 @@ pub fn ServiceDetailPage() -> impl IntoView {
     let terminate_err = action_error(terminate);
     view! {
         <FormError err=errs/>
-        <Suspense fallback=|| view! { <Loading/> }>
+        <Transition fallback=|| view! { <Loading/> }>
             {move || detail.get().map(|r| match r {
                 Err(e) => view! { <ErrorBox err=e/> }.into_any(),
                 Ok(d) => {
@@ -274,36 +274,25 @@ pub fn ServiceDetailPage() -> impl IntoView {
                     }.into_any()
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
-/// Provisioning on the order page: the service's legs and progress, live.
+/// Provisioning on the order page: the service's legs and progress (the page follows live events).
 #[component]
-pub fn ProvisioningCard(order_id: String, tick: ReadSignal<u32>) -> impl IntoView {
-    let oid = order_id.clone();
-    let svc = Resource::new(move || (oid.clone(), tick.get()), |(id, _)| service_for_order(id));
+pub fn ProvisioningCard(detail: ServiceDetail) -> impl IntoView {
+    let (svc, legs, can_manage) = (detail.service, detail.legs, detail.can_manage);
+    let sid = svc.id.clone();
     view! {
-        <Suspense fallback=|| view! { <Loading/> }>
-            {move || svc.get().map(|r| match r {
-                Err(e) => view! { <ErrorBox err=e/> }.into_any(),
-                Ok(None) => ().into_any(),
-                Ok(Some(d)) => {
-                    let (svc, legs, can_manage) = (d.service.clone(), d.legs.clone(), d.can_manage);
-                    let sid = svc.id.clone();
-                    view! {
-                    <div class="space-y-6" data-testid="provisioning">
-                        <Card title="Service">
-                            <div class="flex flex-wrap items-center justify-between gap-2">
-                                <a href=format!("/portal/services/{}", svc.id) class=BTN_LINK>{svc.number.clone()}</a>
-                                <Badge text=status_label(&svc.status) tone=service_tone(&svc.status)/>
-                            </div>
-                            {svc.status_reason.clone().map(|r| view! { <p class="mt-2 text-sm text-rose-600 dark:text-rose-400">{r}</p> })}
-                        </Card>
-                        <LegsCard service_id=sid legs=legs can_manage=can_manage/>
-                    </div>
-                }.into_any() }
-            })}
-        </Suspense>
+        <div class="space-y-6" data-testid="provisioning">
+            <Card title="Service">
+                <div class="flex flex-wrap items-center justify-between gap-2">
+                    <a href=format!("/portal/services/{}", svc.id) class=BTN_LINK>{svc.number.clone()}</a>
+                    <Badge text=status_label(&svc.status) tone=service_tone(&svc.status)/>
+                </div>
+                {svc.status_reason.clone().map(|r| view! { <p class="mt-2 text-sm text-rose-600 dark:text-rose-400">{r}</p> })}
+            </Card>
+            <LegsCard service_id=sid legs=legs can_manage=can_manage/>
+        </div>
     }
 }

@@ -141,7 +141,11 @@ fn leg_row(l: service_leg::Model, providers: &HashMap<String, String>) -> LegRow
         seq: l.seq,
         role: l.role,
         name: l.name,
-        adapter: l.adapter,
+        adapter: ADAPTER_CHOICES
+            .iter()
+            .find(|(a, _)| *a == l.adapter)
+            .map(|(_, label)| label.to_string())
+            .unwrap_or(l.adapter),
         status: l.status,
         provider_state: l.provider_state,
         external_ref: l.external_ref,
