@@ -5,7 +5,7 @@
 //! from enqueuing the orders until the last one is active. Prints a table; asserts nothing
 //! about speed.
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod common;
 
 use std::time::Instant;
