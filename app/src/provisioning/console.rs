@@ -152,7 +152,7 @@ pub fn JobsPage() -> impl IntoView {
                             let can_cancel = j.status == "queued";
                             view! {
                                 <tr class="align-top" data-testid="job-row" data-status=j.status.clone()>
-                                    <td class=TD><span class="font-medium">{j.kind.replace('_', " ")}</span><span class="block font-mono text-xs text-slate-500">{j.id.clone()}</span></td>
+                                    <td class=TD><span class="font-medium">{j.kind.replace('_', " ")}</span><span class="block font-mono text-xs text-slate-500" title=j.id.clone()>{j.id.chars().take(13).collect::<String>()}"…"</span></td>
                                     <td class=TD>
                                         {match j.resource_link.clone() {
                                             Some(l) => view! { <a href=l class=BTN_LINK>{j.resource.clone()}</a> }.into_any(),
@@ -167,7 +167,7 @@ pub fn JobsPage() -> impl IntoView {
                                     </td>
                                     <td class=format!("{TD} tabular-nums")>{format!("{} / {}", j.attempts, j.max_attempts)}</td>
                                     <td class=TD>{if j.status == "queued" { j.run_at.clone() } else { "—".into() }}</td>
-                                    <td class="max-w-sm px-4 py-3 text-xs text-rose-700 dark:text-rose-300">{j.last_error.clone().unwrap_or_default()}</td>
+                                    <td class="max-w-xs px-4 py-3 text-xs break-words text-rose-700 dark:text-rose-300">{j.last_error.clone().unwrap_or_default()}</td>
                                     <td class=TD>
                                         <div class="flex flex-col gap-2">
                                             {can_retry.then(|| view! {
@@ -180,7 +180,7 @@ pub fn JobsPage() -> impl IntoView {
                                                 <ActionForm action=cancel attr:class="flex items-center gap-2">
                                                     <input type="hidden" name="job_id" value=b/>
                                                     <label class="sr-only" for=format!("reason-{}", j.id)>"Reason"</label>
-                                                    <input id=format!("reason-{}", j.id) name="reason" required placeholder="Reason" class=format!("{INPUT} w-36")/>
+                                                    <input id=format!("reason-{}", j.id) name="reason" required placeholder="Reason" class=format!("{INPUT} w-28")/>
                                                     <button type="submit" class=BTN_DANGER>"Cancel"</button>
                                                 </ActionForm>
                                             })}

@@ -102,7 +102,7 @@ pub fn LegsCard(service_id: String, legs: Vec<LegRow>, can_manage: bool) -> impl
                 {legs.into_iter().map(|l| {
                     let sid = service_id.clone();
                     view! {
-                        <li class="rounded-lg border border-slate-200 p-4 dark:border-slate-800" data-testid="leg" data-status=l.status.clone()>
+                        <li class="@container rounded-lg border border-slate-200 p-4 dark:border-slate-800" data-testid="leg" data-status=l.status.clone()>
                             <div class="flex flex-wrap items-center justify-between gap-2">
                                 <div>
                                     <p class="text-sm font-semibold">{if count > 1 { format!("{}. {}", l.seq, l.name) } else { l.name.clone() }}</p>
@@ -129,7 +129,7 @@ pub fn LegsCard(service_id: String, legs: Vec<LegRow>, can_manage: bool) -> impl
                             })}
                             {l.last_error.clone().map(|e| view! { <p class="mt-2 text-sm text-rose-600 dark:text-rose-400">{e}</p> })}
                             {(!l.refs.is_empty()).then(|| view! {
-                                <dl class="mt-3 grid grid-cols-1 gap-x-6 gap-y-1 text-xs sm:grid-cols-2">
+                                <dl class="mt-3 grid grid-cols-1 gap-x-6 gap-y-1 text-xs @lg:grid-cols-2">
                                     {l.refs.iter().map(|(k, v)| view! {
                                         <div class="flex justify-between gap-3 border-b border-dashed border-slate-200 py-1 dark:border-slate-800">
                                             <dt class="text-slate-500">{k.clone()}</dt>
