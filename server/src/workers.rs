@@ -14,6 +14,8 @@ pub struct Report {
     pub sessions_expired: u64,
     pub login_failures_pruned: u64,
     pub usage_records: u64,
+    /// New differences between providers' inventories and our legs.
+    pub inventory_drift: u64,
 }
 
 /// One pass of every housekeeping task (tests call this directly).
@@ -30,7 +32,8 @@ pub async fn run_once(state: &AppState) -> Result<Report, AppError> {
         .await?
         .rows_affected;
     let usage_records = app::provisioning::engine::meter(state, 48).await?;
-    Ok(Report { tenants_purged, sessions_expired, login_failures_pruned, usage_records })
+    let inventory_drift = app::provisioning::engine::reconcile(state).await?;
+    Ok(Report { tenants_purged, sessions_expired, login_failures_pruned, usage_records, inventory_drift })
 }
 
 /// Run `run_once` every `every` until the task is aborted.

@@ -241,6 +241,23 @@ async fn an_approved_cross_connect_becomes_an_active_service_with_references_and
     let d = c.call("services/get", &[("service_id", &svc.id)]).await;
     assert_eq!(d.body["usage"].as_array().unwrap().len() as u64, hours, "{}", d.body);
 
+    // Inventory: the provider agrees, until the connection disappears on its side.
+    assert_eq!(again.inventory_drift, 0);
+    let resource = entity::sandbox_resource::Entity::find_by_id(legs[0].external_ref.clone().unwrap())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut gone: entity::sandbox_resource::ActiveModel = resource.into();
+    gone.state = Set("removed".into());
+    gone.update(&app.state.db).await.unwrap();
+    let report = server::workers::run_once(&app.state).await.unwrap();
+    assert_eq!(report.inventory_drift, 1, "{report:?}");
+    assert_eq!(server::workers::run_once(&app.state).await.unwrap().inventory_drift, 0, "noted once");
+    let d = c.call("services/get", &[("service_id", &svc.id)]).await;
+    let timeline = d.body["timeline"].to_string();
+    assert!(timeline.contains("the provider reports") && timeline.contains("removed"), "{timeline}");
+
     // The audit chain still verifies with the system's entries in it.
     assert!(app::audit::ssr::verify(&app.state.db).await.unwrap().first_bad.is_none());
 }

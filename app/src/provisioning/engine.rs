@@ -859,3 +859,72 @@ pub async fn meter(state: &AppState, max_hours: i64) -> Result<u64, AppError> {
     }
     Ok(written)
 }
+
+// ----- inventory reconciliation ----------------------------------------------------------------
+
+/// Compare what each provider reports with what our legs record, and note every difference
+/// once in the service's timeline (and the log) for operations to look at. Returns how many
+/// new differences were found. Nothing is changed at the provider.
+pub async fn reconcile(state: &AppState) -> Result<u64, AppError> {
+    let legs = service_leg::Entity::find()
+        .filter(service_leg::Column::Status.is_in(["active", "suspended"]))
+        .all(&state.db)
+        .await?;
+    // One inventory call per provider, adapter and tenant.
+    let mut groups: std::collections::BTreeMap<(String, String, String), Vec<service_leg::Model>> = Default::default();
+    for l in legs.into_iter().filter(|l| l.external_ref.is_some()) {
+        groups.entry((l.provider_id.clone(), l.adapter.clone(), l.tenant_id.clone())).or_default().push(l);
+    }
+    let mut found = 0;
+    for ((provider_id, adapter_name, tenant_id), legs) in groups {
+        let adapter = match adapters::for_leg(state, &provider_id, &adapter_name).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(provider = %provider_id, error = %e, "inventory: provider unavailable");
+                continue;
+            }
+        };
+        let remote: std::collections::HashMap<String, String> =
+            match bounded(state, adapter.sync_inventory(&tenant_id)).await {
+                Ok(list) => list.into_iter().collect(),
+                Err(e) => {
+                    tracing::warn!(provider = %provider_id, error = %e, "inventory: sync failed");
+                    continue;
+                }
+            };
+        for leg in legs {
+            let Some(r) = leg.external_ref.as_deref() else { continue };
+            let expected = leg.provider_state.clone().unwrap_or_default();
+            let detail = match remote.get(r) {
+                Some(actual) if *actual == expected => continue,
+                Some(actual) => format!("{}: the provider reports {r} as {actual}; we expect {expected}.", leg.name),
+                None => format!("{}: the provider no longer lists {r}.", leg.name),
+            };
+            let Some(svc) = service::Entity::find_by_id(leg.service_id.clone()).one(&state.db).await? else { continue };
+            // Once per difference: skip when the newest drift note already says this.
+            let last = service_event::Entity::find()
+                .filter(service_event::Column::ServiceId.eq(&svc.id))
+                .filter(service_event::Column::Kind.eq("drift"))
+                .order_by_desc(service_event::Column::Id)
+                .one(&state.db)
+                .await?;
+            if last.is_some_and(|e| e.detail == detail) {
+                continue;
+            }
+            tracing::warn!(service = %svc.id, %detail, "inventory drift");
+            let txn = state.db.begin().await?;
+            note(&txn, &svc, "drift", &detail, "inventory-sync").await?;
+            emit(
+                &txn,
+                &svc.tenant_id,
+                "inventory.drift",
+                &svc.id,
+                json!({"service_id": svc.id, "leg": leg.seq, "detail": detail}),
+            )
+            .await?;
+            txn.commit().await?;
+            found += 1;
+        }
+    }
+    Ok(found)
+}
