@@ -45,23 +45,17 @@ pub async fn order_events(
     Query(q): Query<Since>,
     headers: HeaderMap,
 ) -> Response {
-    let tenant = match authorise(&state, &session).await {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
+    let watch = async {
+        let tenant_id = authorise(&state, &session).await?;
+        let o = order::Entity::find_by_id(id)
+            .filter(order::Column::TenantId.eq(&tenant_id))
+            .one(&state.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        // The service is looked up on the first read (it may not exist yet).
+        Ok(Watch { tenant_id, order_id: o.id, service_id: None })
     };
-    let o = match order::Entity::find_by_id(id).filter(order::Column::TenantId.eq(&tenant)).one(&state.db).await {
-        Ok(Some(o)) => o,
-        Ok(None) => return AppError::NotFound.into_response(),
-        Err(e) => return AppError::from(e).into_response(),
-    };
-    let service_id = service::Entity::find()
-        .filter(service::Column::OrderId.eq(&o.id))
-        .one(&state.db)
-        .await
-        .ok()
-        .flatten()
-        .map(|s| s.id);
-    start(state, session, Watch { tenant_id: tenant, order_id: o.id, service_id }, cursor(&headers, q.since)).await
+    stream_or_error(watch.await, state, session, cursor(&headers, q.since)).await
 }
 
 pub async fn service_events(
@@ -71,17 +65,28 @@ pub async fn service_events(
     Query(q): Query<Since>,
     headers: HeaderMap,
 ) -> Response {
-    let tenant = match authorise(&state, &session).await {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
+    let watch = async {
+        let tenant_id = authorise(&state, &session).await?;
+        let s = service::Entity::find_by_id(id)
+            .filter(service::Column::TenantId.eq(&tenant_id))
+            .one(&state.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(Watch { tenant_id, order_id: s.order_id, service_id: Some(s.id) })
     };
-    let s = match service::Entity::find_by_id(id).filter(service::Column::TenantId.eq(&tenant)).one(&state.db).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return AppError::NotFound.into_response(),
-        Err(e) => return AppError::from(e).into_response(),
-    };
-    let watch = Watch { tenant_id: tenant, order_id: s.order_id, service_id: Some(s.id) };
-    start(state, session, watch, cursor(&headers, q.since)).await
+    stream_or_error(watch.await, state, session, cursor(&headers, q.since)).await
+}
+
+async fn stream_or_error(
+    watch: Result<Watch, AppError>,
+    state: AppState,
+    session: Session,
+    since: Option<i64>,
+) -> Response {
+    match watch {
+        Ok(w) => start(state, session, w, since).await,
+        Err(e) => e.into_response(),
+    }
 }
 
 /// The caller's selected tenant, if they may read its portal.

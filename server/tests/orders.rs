@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use reqwest::StatusCode;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 struct Conn {
     offering: String,
@@ -158,16 +158,7 @@ async fn an_order_above_the_threshold_needs_a_second_approver() {
     // Approving twice is a conflict, not a second approval.
     assert_eq!(admin.call("orders/approve", &[("order_id", &oid)]).await.status, StatusCode::CONFLICT);
 
-    let events: Vec<String> = entity::outbox_event::Entity::find()
-        .filter(entity::outbox_event::Column::ResourceId.eq(&oid))
-        .order_by_asc(entity::outbox_event::Column::Id)
-        .all(&app.state.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event_type)
-        .collect();
-    assert_eq!(events, ["order.submitted", "order.accepted", "order.queued"]);
+    assert_eq!(events_of(&app, &oid).await, ["order.submitted", "order.accepted", "order.queued"]);
     let audited = entity::audit_event::Entity::find()
         .filter(entity::audit_event::Column::ResourceId.eq(&oid))
         .all(&app.state.db)

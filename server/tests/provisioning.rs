@@ -167,18 +167,6 @@ async fn used(app: &TestApp, endpoint: &str) -> i64 {
     entity::endpoint::Entity::find_by_id(endpoint.to_string()).one(&app.state.db).await.unwrap().unwrap().used_mbps
 }
 
-async fn events_of(app: &TestApp, resource: &str) -> Vec<String> {
-    entity::outbox_event::Entity::find()
-        .filter(entity::outbox_event::Column::ResourceId.eq(resource))
-        .order_by_asc(entity::outbox_event::Column::Id)
-        .all(&app.state.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event_type)
-        .collect()
-}
-
 #[tokio::test]
 async fn an_approved_cross_connect_becomes_an_active_service_with_references_and_metering() {
     let app = app().await;

@@ -136,15 +136,6 @@ pub trait ProviderAdapter: Send + Sync {
 
 // ----- settings ----------------------------------------------------------------------------
 
-pub const ADAPTERS: &[(&str, &str)] = &[
-    ("aws_dx", "AWS Direct Connect (hosted connection)"),
-    ("azure_er", "Azure ExpressRoute (service key)"),
-    ("gcp_partner", "Google Cloud Partner Interconnect (pairing key)"),
-    ("cross_connect", "Data-centre cross-connect"),
-    ("fabric", "Patchbay fabric virtual circuit"),
-    ("mef_partner", "Partner provider (MEF LSO Sonata API)"),
-];
-
 /// The adapter a provider uses when nobody has chosen one.
 pub fn default_adapter(p: &provider::Model) -> &'static str {
     match (p.kind.as_str(), p.key.as_str()) {
@@ -860,7 +851,7 @@ mod tests {
                 }
             }
         }
-        assert!(ADAPTERS.iter().all(|(a, _)| *a == "mef_partner" || spec(a).is_some()));
+        assert!(super::super::ADAPTER_CHOICES.iter().all(|(a, _)| *a == "mef_partner" || spec(a).is_some()));
     }
 
     #[test]

@@ -666,10 +666,14 @@ impl Action {
     }
 }
 
+/// The action a `service_action` job carries.
+pub fn job_action(j: &job::Model) -> Option<Action> {
+    payload_str(j, "action").ok().as_deref().and_then(Action::parse)
+}
+
 async fn action_step(state: &AppState, j: &job::Model) -> Result<Step, AppError> {
     let sid = payload_str(j, "service_id")?;
-    let action = Action::parse(&payload_str(j, "action")?)
-        .ok_or_else(|| AppError::Conflict("Unknown service action.".into()))?;
+    let action = job_action(j).ok_or_else(|| AppError::Conflict("Unknown service action.".into()))?;
     let svc = service::Entity::find_by_id(sid).one(&state.db).await?.ok_or(AppError::NotFound)?;
     // Already done (a worker finished the change, then stopped before settling the job).
     let done = match action {

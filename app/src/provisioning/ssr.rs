@@ -176,6 +176,20 @@ fn mb_label(mb: i64) -> String {
     }
 }
 
+/// Bandwidths both ends sell, that the offering allows.
+async fn bandwidth_options(db: &impl ConnectionTrait, s: &service::Model) -> Result<Vec<i64>, AppError> {
+    let (Some(off), Some(a), Some(b)) = (
+        offering::Entity::find_by_id(s.offering_id.clone()).one(db).await?,
+        endpoint::Entity::find_by_id(s.a_endpoint_id.clone()).one(db).await?,
+        endpoint::Entity::find_by_id(s.b_endpoint_id.clone()).one(db).await?,
+    ) else {
+        return Ok(Vec::new());
+    };
+    let list = |json: &str| serde_json::from_str::<Vec<i64>>(json).unwrap_or_default();
+    let (at_a, at_b) = (list(&a.bandwidths_mbps), list(&b.bandwidths_mbps));
+    Ok(list(&off.bandwidths_mbps).into_iter().filter(|t| at_a.contains(t) && at_b.contains(t)).collect())
+}
+
 async fn service_detail(ctx: &Ctx, s: service::Model) -> Result<ServiceDetail, AppError> {
     let db = ctx.db();
     let providers: HashMap<String, String> =
@@ -215,34 +229,17 @@ async fn service_detail(ctx: &Ctx, s: service::Model) -> Result<ServiceDetail, A
             source: r.source,
         })
         .collect();
-    // Bandwidths both ends sell, that the offering allows.
-    let mut options = Vec::new();
-    if let (Some(off), Some(a), Some(b)) = (
-        offering::Entity::find_by_id(s.offering_id.clone()).one(db).await?,
-        endpoint::Entity::find_by_id(s.a_endpoint_id.clone()).one(db).await?,
-        endpoint::Entity::find_by_id(s.b_endpoint_id.clone()).one(db).await?,
-    ) {
-        let tiers: Vec<i64> = serde_json::from_str(&off.bandwidths_mbps).unwrap_or_default();
-        let at_a: Vec<i64> = serde_json::from_str(&a.bandwidths_mbps).unwrap_or_default();
-        let at_b: Vec<i64> = serde_json::from_str(&b.bandwidths_mbps).unwrap_or_default();
-        options = tiers.into_iter().filter(|t| at_a.contains(t) && at_b.contains(t)).collect();
-    }
+    let options = bandwidth_options(db, &s).await?;
     let in_progress = match jobs::active_for(db, &s.id).await? {
-        Some(j) if j.kind == SERVICE_ACTION => {
-            let action = serde_json::from_str::<Value>(&j.payload)
-                .ok()
-                .and_then(|v| v.get("action").and_then(|a| a.as_str()).map(String::from))
-                .unwrap_or_default();
-            Some(match action.as_str() {
-                "modify" => {
-                    format!("Changing bandwidth to {}.", s.pending_bandwidth_mbps.map(mbps_label).unwrap_or_default())
-                }
-                "suspend" => "Suspending.".into(),
-                "resume" => "Resuming.".into(),
-                "terminate" => "Terminating.".into(),
-                _ => "A change is in progress.".into(),
-            })
-        }
+        Some(j) if j.kind == SERVICE_ACTION => Some(match engine::job_action(&j) {
+            Some(Action::Modify) => {
+                format!("Changing bandwidth to {}.", s.pending_bandwidth_mbps.map(mbps_label).unwrap_or_default())
+            }
+            Some(Action::Suspend) => "Suspending.".into(),
+            Some(Action::Resume) => "Resuming.".into(),
+            Some(Action::Terminate) => "Terminating.".into(),
+            None => "A change is in progress.".into(),
+        }),
         _ => None,
     };
     let tenant_id = s.tenant_id.clone();
@@ -355,8 +352,7 @@ pub async fn change_bandwidth(ctx: &Ctx, id: &str, mbps: &str) -> Result<(), App
     if to == s.bandwidth_mbps {
         return Err(AppError::field("bandwidth_mbps", format!("The service already runs at {}.", mbps_label(to))));
     }
-    let d = service_detail(ctx, s.clone()).await?;
-    if !d.bandwidth_options.contains(&to) {
+    if !bandwidth_options(ctx.db(), &s).await?.contains(&to) {
         return Err(AppError::field("bandwidth_mbps", format!("{} is not sold on this connection.", mbps_label(to))));
     }
     // Upgrades need the extra capacity free at both ends.
@@ -471,12 +467,9 @@ pub async fn list_jobs(ctx: &Ctx, status: Option<String>, kind: Option<String>) 
             ),
             _ => (String::new(), None),
         };
-        let action = serde_json::from_str::<Value>(&j.payload)
-            .ok()
-            .and_then(|v| v.get("action").and_then(|a| a.as_str()).map(String::from));
         out.push(JobRow {
-            kind: match action {
-                Some(a) => format!("{} ({a})", j.kind),
+            kind: match engine::job_action(&j) {
+                Some(a) => format!("{} ({})", j.kind, a.as_str()),
                 None => j.kind.clone(),
             },
             tenant: j.tenant_id.as_ref().and_then(|t| names.get(t).cloned()).unwrap_or_else(|| "platform".into()),
@@ -805,10 +798,7 @@ pub async fn complete_intervention(ctx: &Ctx, id: &str, external_ref: &str, note
                 None => return Err(AppError::NotFound),
             };
             let j = job::Entity::find_by_id(i.job_id.clone()).one(ctx.db()).await?.ok_or(AppError::NotFound)?;
-            let action = serde_json::from_str::<Value>(&j.payload)
-                .ok()
-                .and_then(|v| v.get("action").and_then(|a| a.as_str()).and_then(Action::parse))
-                .ok_or_else(|| AppError::Conflict("The job names no action.".into()))?;
+            let action = engine::job_action(&j).ok_or_else(|| AppError::Conflict("The job names no action.".into()))?;
             let mbps = svc.pending_bandwidth_mbps.unwrap_or(svc.bandwidth_mbps);
             let txn = ctx.db().begin().await?;
             close(&txn, ctx, &i, "completed", &resolution, Some(r)).await?;

@@ -177,6 +177,19 @@ pub async fn endpoint(app: &TestApp, provider: &str, kind: &str, metro: &str, mb
         .id
 }
 
+/// The outbox event types of a resource, oldest first.
+pub async fn events_of(app: &TestApp, resource: &str) -> Vec<String> {
+    entity::outbox_event::Entity::find()
+        .filter(entity::outbox_event::Column::ResourceId.eq(resource))
+        .order_by_asc(entity::outbox_event::Column::Id)
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect()
+}
+
 /// A browser-like client: cookie jar, same-origin `Origin`, no redirect following.
 pub struct Client {
     pub http: reqwest::Client,
