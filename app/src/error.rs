@@ -22,6 +22,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     RateLimited(String),
+    /// The request itself is malformed (an unknown cursor, a bad parameter).
+    #[error("{0}")]
+    BadRequest(String),
     #[error("Something went wrong on our side (reference {trace_id}).")]
     Internal { trace_id: String },
     /// Transport-level failures (network, encoding) reported by the server-function machinery.
@@ -64,6 +67,7 @@ impl AppError {
             AppError::Validation { .. } => 422,
             AppError::Conflict(_) => 409,
             AppError::RateLimited(_) => 429,
+            AppError::BadRequest(_) => 400,
             AppError::Internal { .. } => 500,
             AppError::Transport(_) => 400,
         }
@@ -78,6 +82,7 @@ impl AppError {
             AppError::Validation { .. } => "validation",
             AppError::Conflict(_) => "conflict",
             AppError::RateLimited(_) => "rate-limited",
+            AppError::BadRequest(_) => "bad-request",
             AppError::Internal { .. } => "internal",
             AppError::Transport(_) => "bad-request",
         }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod components;
+pub mod core;
 pub mod error;
 pub mod home;
 pub mod orders;

@@ -47,14 +47,7 @@ impl AuditFilter {
 
 /// Minimal percent-encoding for query values.
 pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    crate::core::url::encode(s)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

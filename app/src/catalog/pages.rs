@@ -6,6 +6,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::*;
 use crate::auth::Viewer;
 use crate::auth::permissions::Perm;
+use crate::components::list::PagedList;
 use crate::components::ui::*;
 
 fn q(
@@ -318,38 +319,32 @@ fn PriceSummary(lines: Vec<PreviewLine>, nrc: String, monthly: String, total: St
 
 #[component]
 pub fn QuotesPage() -> impl IntoView {
-    let quotes = Resource::new(|| (), |_| list_quotes());
+    let query = use_query_map();
+    let quotes = Resource::new(move || query.with(|m| m.get("cursor")), list_quotes);
     view! {
         <Title text="Quotes"/>
         <PageHeader title="Quotes" subtitle="Priced connections, valid for 30 days.">
             <a href="/portal/quotes/new" class=BTN_PRIMARY>"New quote"</a>
         </PageHeader>
-        <Suspense fallback=|| view! { <Loading/> }>
-            {move || {
-                quotes
-                    .get()
-                    .map(|r| match r {
-                        Err(e) => view! { <ErrorBox err=e/> }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <EmptyState title="No quotes yet" body="Price a connection with New quote; saved quotes appear here."/> }.into_any(),
-                        Ok(list) => view! {
-                            <Table headers=vec!["Quote", "Connection", "Bandwidth", "Term", "Monthly", "Total", "Status", "Valid until"]>
-                                {list.into_iter().map(|q| view! {
-                                    <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/40">
-                                        <td class=TD><a href=format!("/portal/quotes/{}", q.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{q.number.clone()}</a></td>
-                                        <td class=TD><span class="block max-w-xs truncate" title=format!("{} ↔ {}", q.a_end, q.b_end)>{q.offering.clone()}</span></td>
-                                        <td class=TD>{q.bandwidth.clone()}</td>
-                                        <td class=TD>{format!("{} mo", q.term_months)}</td>
-                                        <td class=format!("{TD} tabular-nums")>{q.monthly.clone()}</td>
-                                        <td class=format!("{TD} tabular-nums")>{q.total.clone()}</td>
-                                        <td class=TD><Badge text=q.status.clone() tone=match q.status.as_str() { "open" => "blue", "ordered" => "green", _ => "amber" }/></td>
-                                        <td class=TD>{q.valid_until.clone()}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </Table>
-                        }.into_any(),
-                    })
-            }}
-        </Suspense>
+        <PagedList
+            resource=quotes
+            headers=vec!["Quote", "Connection", "Bandwidth", "Term", "Monthly", "Total", "Status", "Valid until"]
+            noun="quotes"
+            empty_title="No quotes yet"
+            empty_body="Price a connection with New quote; saved quotes appear here."
+            row=|q: QuoteRow| view! {
+                <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/40">
+                    <td class=TD><a href=format!("/portal/quotes/{}", q.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{q.number.clone()}</a></td>
+                    <td class=TD><span class="block max-w-xs truncate" title=format!("{} ↔ {}", q.a_end, q.b_end)>{q.offering.clone()}</span></td>
+                    <td class=TD>{q.bandwidth.clone()}</td>
+                    <td class=TD>{format!("{} mo", q.term_months)}</td>
+                    <td class=format!("{TD} tabular-nums")>{q.monthly.clone()}</td>
+                    <td class=format!("{TD} tabular-nums")>{q.total.clone()}</td>
+                    <td class=TD><Badge text=q.status.clone() tone=match q.status.as_str() { "open" => "blue", "ordered" => "green", _ => "amber" }/></td>
+                    <td class=TD>{q.valid_until.clone()}</td>
+                </tr>
+            }
+        />
     }
 }
 

@@ -1,3 +1,4 @@
 //! Shared UI pieces.
 pub mod layout;
+pub mod list;
 pub mod ui;

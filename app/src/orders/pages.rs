@@ -7,6 +7,7 @@ use super::machine::Status;
 use super::*;
 use crate::auth::Viewer;
 use crate::auth::permissions::Perm;
+use crate::components::list::PagedList;
 use crate::components::ui::*;
 
 fn tone(status: &str) -> &'static str {
@@ -23,7 +24,10 @@ pub fn OrdersPage() -> impl IntoView {
     let query = use_query_map();
     let status = move || query.with(|m| m.get("status")).unwrap_or_default();
     let set_policy = ServerAction::<SetOrderPolicy>::new();
-    let orders = Resource::new(status, |s| list_orders(Some(s).filter(|s| !s.is_empty())));
+    let orders = Resource::new(
+        move || (status(), query.with(|m| m.get("cursor"))),
+        |(s, cursor)| list_orders(Some(s).filter(|s| !s.is_empty()), cursor),
+    );
     let policy = Resource::new(move || set_policy.version().get(), |_| get_order_policy());
     let err = action_error(set_policy);
     let can_policy = use_context::<Viewer>().is_some_and(|v| v.can(Perm::OrderPolicy) && !v.read_only());
@@ -47,27 +51,24 @@ pub fn OrdersPage() -> impl IntoView {
                     </div>
                     <button type="submit" class=BTN_SECONDARY>"Filter"</button>
                 </form>
-                <Suspense fallback=|| view! { <Loading/> }>
-                    {move || orders.get().map(|r| match r {
-                        Err(e) => view! { <ErrorBox err=e/> }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <EmptyState title="No orders" body="Orders are placed from a saved quote. Start with New quote."/> }.into_any(),
-                        Ok(list) => view! {
-                            <Table headers=vec!["Order", "Connection", "Bandwidth", "Monthly", "PO", "Placed by", "Status"]>
-                                {list.into_iter().map(|o| view! {
-                                    <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/40">
-                                        <td class=TD><a href=format!("/portal/orders/{}", o.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{o.number.clone()}</a><span class="block text-xs text-slate-500">{o.created_at.clone()}</span></td>
-                                        <td class=TD><span class="block max-w-xs truncate" title=format!("{} ↔ {}", o.a_end, o.b_end)>{o.description.clone()}</span><span class="block text-xs text-slate-500">{o.offering.clone()}</span></td>
-                                        <td class=TD>{o.bandwidth.clone()}</td>
-                                        <td class=format!("{TD} tabular-nums")>{o.monthly.clone()}</td>
-                                        <td class=TD>{o.po_number.clone()}</td>
-                                        <td class=TD>{o.placed_by.clone()}</td>
-                                        <td class=TD><Badge text=o.status_label.clone() tone=tone(&o.status)/></td>
-                                    </tr>
-                                }).collect_view()}
-                            </Table>
-                        }.into_any(),
-                    })}
-                </Suspense>
+                <PagedList
+                    resource=orders
+                    headers=vec!["Order", "Connection", "Bandwidth", "Monthly", "PO", "Placed by", "Status"]
+                    noun="orders"
+                    empty_title="No orders"
+                    empty_body="Orders are placed from a saved quote. Start with New quote, or clear the status filter."
+                    row=|o: OrderRow| view! {
+                        <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/40">
+                            <td class=TD><a href=format!("/portal/orders/{}", o.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{o.number.clone()}</a><span class="block text-xs text-slate-500">{o.created_at.clone()}</span></td>
+                            <td class=TD><span class="block max-w-xs truncate" title=format!("{} ↔ {}", o.a_end, o.b_end)>{o.description.clone()}</span><span class="block text-xs text-slate-500">{o.offering.clone()}</span></td>
+                            <td class=TD>{o.bandwidth.clone()}</td>
+                            <td class=format!("{TD} tabular-nums")>{o.monthly.clone()}</td>
+                            <td class=TD>{o.po_number.clone()}</td>
+                            <td class=TD>{o.placed_by.clone()}</td>
+                            <td class=TD><Badge text=o.status_label.clone() tone=tone(&o.status)/></td>
+                        </tr>
+                    }
+                />
             </div>
             <Card title="Approval rule">
                 <FormError err=err/>

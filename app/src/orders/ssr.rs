@@ -16,7 +16,8 @@ use super::*;
 use crate::audit::ssr::{Actor, NewEvent, record};
 use crate::auth::ssr::{Ctx, new_id};
 use crate::catalog::money::{format as money, minor_digits};
-use crate::catalog::ssr::{load_endpoint, offering_facts, quote_row, tenant_quote};
+use crate::catalog::ssr::{load_endpoint, offering_facts, quote_rows, tenant_quote};
+use crate::core::page::{Keyset, Page, PageRequest};
 use crate::error::{AppError, FieldErrors};
 
 /// Move an order to `to`, recording history, audit and outbox. Refuses illegal moves.
@@ -269,12 +270,7 @@ async fn revalidate(txn: &DatabaseTransaction, q: &quote::Model) -> Result<Vec<S
 }
 
 async fn tenant_order(ctx: &Ctx, txn: &impl ConnectionTrait, id: &str) -> Result<order::Model, AppError> {
-    let t = ctx.tenant()?;
-    order::Entity::find_by_id(id.to_string())
-        .filter(order::Column::TenantId.eq(&t.id))
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound)
+    ctx.scope()?.get::<order::Entity, _>(txn, id.to_string()).await
 }
 
 /// Approve an order waiting for approval; never by the person who placed it.
@@ -335,49 +331,63 @@ pub async fn cancel(ctx: &Ctx, id: &str, reason: &str) -> Result<(), AppError> {
 }
 
 pub async fn order_row(db: &impl ConnectionTrait, o: order::Model) -> Result<OrderRow, AppError> {
-    let q = quote::Entity::find_by_id(o.quote_id.clone())
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal("order", "quote missing"))?;
-    let qr = quote_row(db, q).await?;
-    let status = Status::parse(&o.status).unwrap_or(Status::Draft);
-    Ok(OrderRow {
-        id: o.id,
-        number: o.number,
-        status: o.status.clone(),
-        status_label: status.label().into(),
-        status_reason: o.status_reason,
-        quote_id: qr.id.clone(),
-        quote_number: qr.number.clone(),
-        offering: qr.offering.clone(),
-        a_end: qr.a_end.clone(),
-        b_end: qr.b_end.clone(),
-        bandwidth: qr.bandwidth.clone(),
-        term_months: qr.term_months,
-        monthly: qr.monthly.clone(),
-        total: qr.total.clone(),
-        po_number: o.po_number,
-        cost_centre: o.cost_centre,
-        description: o.description,
-        needs_approval: o.needs_approval,
-        placed_by: o.placed_by_email,
-        approved_by: o.approved_by,
-        created_at: o.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        cancellable: can(status, Status::Cancelled),
-    })
+    let mut rows = order_rows(db, vec![o]).await?;
+    rows.pop().ok_or_else(|| AppError::internal("order row", "no row built"))
 }
 
-pub async fn list(ctx: &Ctx, status: Option<String>) -> Result<Vec<OrderRow>, AppError> {
-    let t = ctx.tenant()?;
-    let mut q = order::Entity::find().filter(order::Column::TenantId.eq(&t.id));
-    if let Some(s) = status.as_deref().and_then(Status::parse) {
+/// Rows for a page of orders: their quotes in one query, catalog names in one batch.
+pub async fn order_rows(db: &impl ConnectionTrait, orders: Vec<order::Model>) -> Result<Vec<OrderRow>, AppError> {
+    let quote_ids: Vec<String> = orders.iter().map(|o| o.quote_id.clone()).collect();
+    let quotes: Vec<quote::Model> = quote::Entity::find().filter(quote::Column::Id.is_in(quote_ids)).all(db).await?;
+    let mut quotes: std::collections::HashMap<String, crate::catalog::QuoteRow> =
+        quote_rows(db, quotes).await?.into_iter().map(|q| (q.id.clone(), q)).collect();
+    orders
+        .into_iter()
+        .map(|o| {
+            let qr = quotes.remove(&o.quote_id).ok_or_else(|| {
+                AppError::internal("order row", format!("orders row {}: quote {} does not exist", o.id, o.quote_id))
+            })?;
+            let status = Status::parse(&o.status).ok_or_else(|| {
+                AppError::internal("order row", format!("orders row {}: unknown status `{}`", o.id, o.status))
+            })?;
+            Ok(OrderRow {
+                id: o.id,
+                number: o.number,
+                status: o.status.clone(),
+                status_label: status.label().into(),
+                status_reason: o.status_reason,
+                quote_id: qr.id,
+                quote_number: qr.number,
+                offering: qr.offering,
+                a_end: qr.a_end,
+                b_end: qr.b_end,
+                bandwidth: qr.bandwidth,
+                term_months: qr.term_months,
+                monthly: qr.monthly,
+                total: qr.total,
+                po_number: o.po_number,
+                cost_centre: o.cost_centre,
+                description: o.description,
+                needs_approval: o.needs_approval,
+                placed_by: o.placed_by_email,
+                approved_by: o.approved_by,
+                created_at: o.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                cancellable: can(status, Status::Cancelled),
+            })
+        })
+        .collect()
+}
+
+/// The tenant's orders, newest first, one page (a bounded number of queries whatever the page).
+pub async fn list(ctx: &Ctx, status: Option<String>, req: &PageRequest) -> Result<Page<OrderRow>, AppError> {
+    let mut q = ctx.scope()?.find::<order::Entity>();
+    if let Some(s) = status.as_deref().filter(|s| !s.is_empty()) {
+        let s = Status::parse(s).ok_or_else(|| AppError::field("status", "Choose a status from the list."))?;
         q = q.filter(order::Column::Status.eq(s.as_str()));
     }
-    let mut out = Vec::new();
-    for o in q.order_by_desc(order::Column::CreatedAt).all(ctx.db()).await? {
-        out.push(order_row(ctx.db(), o).await?);
-    }
-    Ok(out)
+    let page = Keyset::newest(order::Column::CreatedAt, order::Column::Id).page(ctx.db(), q, req).await?;
+    let info = page.page_info;
+    Ok(Page { items: order_rows(ctx.db(), page.items).await?, page_info: info })
 }
 
 pub async fn detail(ctx: &Ctx, id: &str) -> Result<OrderDetail, AppError> {

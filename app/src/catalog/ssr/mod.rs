@@ -1,0 +1,198 @@
+//! Catalog services, by concern: the shared readers (endpoints and offerings as
+//! serviceability facts, batched name lookups) here; browsing and pricing in [`browse`];
+//! saved quotes in [`quotes`]; platform administration of the catalog and price books in
+//! [`admin`].
+mod admin;
+mod browse;
+mod quotes;
+
+pub use admin::*;
+pub use browse::*;
+pub use quotes::*;
+
+use std::collections::HashMap;
+
+use entity::{endpoint, location, offering, provider};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::service::{EndpointFacts, OfferingFacts, mbps_label};
+use super::{EndpointRow, OfferingRow};
+use crate::error::AppError;
+
+/// Days a quote stays valid.
+pub const QUOTE_VALID_DAYS: i64 = 30;
+
+pub(crate) fn json_vec<T: serde::de::DeserializeOwned>(s: &str) -> Vec<T> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+pub fn offering_facts(o: &offering::Model) -> OfferingFacts {
+    OfferingFacts {
+        key: o.key.clone(),
+        name: o.name.clone(),
+        kind: o.kind.clone(),
+        a_kinds: json_vec(&o.a_kinds),
+        b_kinds: json_vec(&o.b_kinds),
+        bandwidths_mbps: json_vec(&o.bandwidths_mbps),
+        terms_months: json_vec(&o.terms_months),
+    }
+}
+
+/// Endpoint, its provider and location, as one row.
+pub struct Loaded {
+    pub endpoint: endpoint::Model,
+    pub provider: provider::Model,
+    pub location: location::Model,
+}
+
+impl Loaded {
+    pub fn facts(&self) -> EndpointFacts {
+        EndpointFacts {
+            id: self.endpoint.id.clone(),
+            name: self.endpoint.name.clone(),
+            kind: self.endpoint.kind.clone(),
+            provider_key: self.provider.key.clone(),
+            provider_kind: self.provider.kind.clone(),
+            bandwidths_mbps: json_vec(&self.endpoint.bandwidths_mbps),
+            capacity_mbps: self.endpoint.capacity_mbps,
+            used_mbps: self.endpoint.used_mbps,
+            active: self.endpoint.active,
+        }
+    }
+
+    pub fn label(&self) -> String {
+        format!("{} · {} ({})", self.endpoint.name, self.location.metro, self.location.facility)
+    }
+
+    pub fn row(&self) -> EndpointRow {
+        EndpointRow {
+            id: self.endpoint.id.clone(),
+            name: self.endpoint.name.clone(),
+            kind: self.endpoint.kind.clone(),
+            provider: self.provider.name.clone(),
+            provider_key: self.provider.key.clone(),
+            location_key: self.location.key.clone(),
+            facility: self.location.facility.clone(),
+            metro: self.location.metro.clone(),
+            country: self.location.country.clone(),
+            region: self.location.region.clone(),
+            cloud_region: self.endpoint.cloud_region.clone(),
+            bandwidths: json_vec::<i64>(&self.endpoint.bandwidths_mbps).into_iter().map(mbps_label).collect(),
+            free_mbps: (self.endpoint.capacity_mbps - self.endpoint.used_mbps).max(0),
+            capacity_mbps: self.endpoint.capacity_mbps,
+            active: self.endpoint.active,
+        }
+    }
+}
+
+/// Every endpoint with its provider and location.
+pub async fn load_endpoints(db: &impl ConnectionTrait) -> Result<Vec<Loaded>, AppError> {
+    let providers: HashMap<String, provider::Model> =
+        provider::Entity::find().all(db).await?.into_iter().map(|p| (p.id.clone(), p)).collect();
+    let locations: HashMap<String, location::Model> =
+        location::Entity::find().all(db).await?.into_iter().map(|l| (l.id.clone(), l)).collect();
+    let mut out = Vec::new();
+    for e in endpoint::Entity::find().order_by_asc(endpoint::Column::Name).all(db).await? {
+        if let (Some(p), Some(l)) = (providers.get(&e.provider_id), locations.get(&e.location_id)) {
+            out.push(Loaded { endpoint: e, provider: p.clone(), location: l.clone() });
+        }
+    }
+    out.sort_by(|a, b| (&a.location.metro, &a.endpoint.name).cmp(&(&b.location.metro, &b.endpoint.name)));
+    Ok(out)
+}
+
+pub async fn load_endpoint(db: &impl ConnectionTrait, id: &str) -> Result<Option<Loaded>, AppError> {
+    let Some(e) = endpoint::Entity::find_by_id(id.to_string()).one(db).await? else { return Ok(None) };
+    let p = provider::Entity::find_by_id(e.provider_id.clone()).one(db).await?;
+    let l = location::Entity::find_by_id(e.location_id.clone()).one(db).await?;
+    Ok(match (p, l) {
+        (Some(provider), Some(location)) => Some(Loaded { endpoint: e, provider, location }),
+        _ => None,
+    })
+}
+
+pub fn offering_row(o: &offering::Model) -> OfferingRow {
+    let f = offering_facts(o);
+    OfferingRow {
+        id: o.id.clone(),
+        key: o.key.clone(),
+        name: o.name.clone(),
+        kind: o.kind.clone(),
+        bandwidths: f.bandwidths_mbps.clone(),
+        terms: f.terms_months.clone(),
+        usage_based: o.usage_based,
+        composite: o.composite,
+    }
+}
+
+/// The offerings and endpoints (with provider and location) that a set of rows refers
+/// to, loaded in four queries however many rows there are.
+#[derive(Default)]
+pub struct CatalogNames {
+    offerings: HashMap<String, offering::Model>,
+    endpoints: HashMap<String, Loaded>,
+}
+
+impl CatalogNames {
+    pub async fn load(
+        db: &impl ConnectionTrait,
+        offering_ids: impl IntoIterator<Item = String>,
+        endpoint_ids: impl IntoIterator<Item = String>,
+    ) -> Result<Self, AppError> {
+        let mut offering_ids: Vec<String> = offering_ids.into_iter().collect();
+        offering_ids.sort();
+        offering_ids.dedup();
+        let mut endpoint_ids: Vec<String> = endpoint_ids.into_iter().collect();
+        endpoint_ids.sort();
+        endpoint_ids.dedup();
+        if offering_ids.is_empty() && endpoint_ids.is_empty() {
+            return Ok(Self::default());
+        }
+        let offerings = offering::Entity::find()
+            .filter(offering::Column::Id.is_in(offering_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|o| (o.id.clone(), o))
+            .collect();
+        let eps = endpoint::Entity::find().filter(endpoint::Column::Id.is_in(endpoint_ids)).all(db).await?;
+        let provider_ids: Vec<String> = eps.iter().map(|e| e.provider_id.clone()).collect();
+        let location_ids: Vec<String> = eps.iter().map(|e| e.location_id.clone()).collect();
+        let providers: HashMap<String, provider::Model> = provider::Entity::find()
+            .filter(provider::Column::Id.is_in(provider_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
+        let locations: HashMap<String, location::Model> = location::Entity::find()
+            .filter(location::Column::Id.is_in(location_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|l| (l.id.clone(), l))
+            .collect();
+        let endpoints = eps
+            .into_iter()
+            .filter_map(|e| {
+                let provider = providers.get(&e.provider_id)?.clone();
+                let location = locations.get(&e.location_id)?.clone();
+                Some((e.id.clone(), Loaded { endpoint: e, provider, location }))
+            })
+            .collect();
+        Ok(CatalogNames { offerings, endpoints })
+    }
+
+    pub fn offering(&self, id: &str) -> Option<&offering::Model> {
+        self.offerings.get(id)
+    }
+
+    pub fn endpoint(&self, id: &str) -> Option<&Loaded> {
+        self.endpoints.get(id)
+    }
+
+    /// "Name · Metro (Facility)", or a placeholder naming a missing endpoint.
+    pub fn endpoint_label(&self, id: &str) -> String {
+        self.endpoint(id).map(|l| l.label()).unwrap_or_else(|| format!("(endpoint {id} no longer in the catalog)"))
+    }
+}
