@@ -10,19 +10,18 @@ use crate::auth::permissions::Role;
 use crate::auth::ssr::{hash_password, new_id, normalize_email, valid_email};
 use crate::error::AppError;
 
-/// A built-in edition: (key, name, rank, max users, max active services, features).
-type EditionSpec = (&'static str, &'static str, i32, i32, i32, &'static [&'static str]);
+/// A built-in edition: (key, name, rank, max users, max active services); its features
+/// come from [`crate::core::features::built_in`].
+type EditionSpec = (&'static str, &'static str, i32, i32, i32);
 
-const EDITIONS: [EditionSpec; 3] = [
-    ("free", "Free", 1, 5, 2, &[]),
-    ("standard", "Standard", 2, 50, 25, &["audit_export", "webhooks"]),
-    ("enterprise", "Enterprise", 3, 1000, 500, &["audit_export", "webhooks", "sso", "approvals", "config_studio"]),
-];
+const EDITIONS: [EditionSpec; 3] =
+    [("free", "Free", 1, 5, 2), ("standard", "Standard", 2, 50, 25), ("enterprise", "Enterprise", 3, 1000, 500)];
 
 /// Make sure the built-in editions exist; returns key → id.
 pub async fn ensure_editions(db: &DatabaseConnection) -> Result<Vec<(String, String)>, AppError> {
     let mut out = Vec::new();
-    for (key, name, rank, max_users, max_services, features) in EDITIONS {
+    for (key, name, rank, max_users, max_services) in EDITIONS {
+        let features: Vec<&str> = crate::core::features::built_in(key).iter().map(|f| f.key()).collect();
         let existing = edition::Entity::find().filter(edition::Column::Key.eq(key)).one(db).await?;
         let id = match existing {
             Some(e) => e.id,
@@ -35,7 +34,7 @@ pub async fn ensure_editions(db: &DatabaseConnection) -> Result<Vec<(String, Str
                     rank: Set(rank),
                     max_users: Set(max_users),
                     max_active_services: Set(max_services),
-                    features: Set(serde_json::to_string(features).unwrap_or_else(|_| "[]".into())),
+                    features: Set(serde_json::Value::from(features).to_string()),
                     created_at: Set(Utc::now()),
                 }
                 .insert(db)

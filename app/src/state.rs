@@ -63,6 +63,8 @@ pub struct AppState {
     pub oidc: crate::sso::ssr::OidcCache,
     /// Wakes live event streams (across replicas on PostgreSQL).
     pub live: crate::live::Live,
+    /// Statements run on `db` since start (the connection's metric callback counts them).
+    pub db_queries: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

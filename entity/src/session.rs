@@ -11,6 +11,8 @@ pub struct Model {
     pub data: String,
     pub expires_at: DateTimeUtc,
     pub user_id: Option<String>,
+    /// The tenant the session has selected, if any.
+    pub tenant_id: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub created_at: DateTimeUtc,

@@ -40,7 +40,10 @@ async fn build(state: &AppState, session: &Session, q: ExportQuery) -> Result<Ex
     if !ctx.can(Perm::AuditExport) {
         return Err(AppError::forbidden());
     }
-    let scope = if ctx.user.is_platform_admin { None } else { Some(ctx.tenant()?.id.clone()) };
+    let scope = app::core::scope::Scope::staff_or_tenant(&ctx, "audit export")?;
+    if !scope.is_everyone() {
+        app::core::features::require_feature(&ctx, app::core::features::Feature::AuditExport).await?;
+    }
     let filter = AuditFilter {
         tenant: q.tenant,
         actor: q.actor,
@@ -51,7 +54,7 @@ async fn build(state: &AppState, session: &Session, q: ExportQuery) -> Result<Ex
         before: None,
     };
     app::audit::ssr::check_filter(&filter)?;
-    let mut rows = query(&state.db, scope.as_deref(), &filter, MAX_EVENTS, Some(q.upto)).await?;
+    let mut rows = query(&state.db, &scope, &filter, MAX_EVENTS, Some(q.upto)).await?;
     rows.reverse();
     let mut body = String::new();
     for r in &rows {

@@ -22,6 +22,7 @@ use tower_sessions::Session;
 
 use app::auth::permissions::Perm;
 use app::auth::ssr::context_from_session;
+use app::core::scope::Scope;
 use app::error::AppError;
 use app::state::AppState;
 
@@ -34,6 +35,8 @@ pub struct Since {
 #[derive(Clone)]
 struct Watch {
     tenant_id: String,
+    /// The watcher's tenant scope, from their session.
+    scope: Scope,
     order_id: String,
     service_id: Option<String>,
 }
@@ -46,14 +49,10 @@ pub async fn order_events(
     headers: HeaderMap,
 ) -> Response {
     let watch = async {
-        let tenant_id = authorise(&state, &session).await?;
-        let o = order::Entity::find_by_id(id)
-            .filter(order::Column::TenantId.eq(&tenant_id))
-            .one(&state.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let (tenant_id, scope) = authorise(&state, &session).await?;
+        let o = scope.get::<order::Entity, _>(&state.db, id).await?;
         // The service is looked up on the first read (it may not exist yet).
-        Ok(Watch { tenant_id, order_id: o.id, service_id: None })
+        Ok(Watch { tenant_id, scope, order_id: o.id, service_id: None })
     };
     stream_or_error(watch.await, state, session, cursor(&headers, q.since)).await
 }
@@ -66,13 +65,9 @@ pub async fn service_events(
     headers: HeaderMap,
 ) -> Response {
     let watch = async {
-        let tenant_id = authorise(&state, &session).await?;
-        let s = service::Entity::find_by_id(id)
-            .filter(service::Column::TenantId.eq(&tenant_id))
-            .one(&state.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        Ok(Watch { tenant_id, order_id: s.order_id, service_id: Some(s.id) })
+        let (tenant_id, scope) = authorise(&state, &session).await?;
+        let s = scope.get::<service::Entity, _>(&state.db, id).await?;
+        Ok(Watch { tenant_id, scope, order_id: s.order_id, service_id: Some(s.id) })
     };
     stream_or_error(watch.await, state, session, cursor(&headers, q.since)).await
 }
@@ -90,12 +85,12 @@ async fn stream_or_error(
 }
 
 /// The caller's selected tenant, if they may read its portal.
-async fn authorise(state: &AppState, session: &Session) -> Result<String, AppError> {
+async fn authorise(state: &AppState, session: &Session) -> Result<(String, Scope), AppError> {
     let ctx = context_from_session(state, session).await?.ok_or(AppError::Unauthorized)?;
     if !ctx.can(Perm::PortalView) {
         return Err(AppError::forbidden());
     }
-    Ok(ctx.tenant()?.id.clone())
+    Ok((ctx.tenant()?.id.clone(), ctx.scope()?))
 }
 
 /// Where to resume: the browser's `Last-Event-ID` on reconnect wins over `?since=`.
@@ -177,7 +172,7 @@ fn events(st: StreamState) -> impl Stream<Item = Result<Event, Infallible>> {
                     Ok(true) => continue,
                     // A quiet spell: make sure the listener may still listen.
                     Err(_) => {
-                        if authorise(&st.app, &st.session).await.ok().as_deref() != Some(st.watch.tenant_id.as_str()) {
+                        if authorise(&st.app, &st.session).await.ok().map(|(t, _)| t).as_deref() != Some(st.watch.tenant_id.as_str()) {
                             return None;
                         }
                     }
@@ -200,8 +195,10 @@ async fn read(st: &mut StreamState) -> Result<bool, AppError> {
     if let Some(s) = &st.watch.service_id {
         ids = ids.add(outbox_event::Column::ResourceId.eq(s));
     }
-    let rows = outbox_event::Entity::find()
-        .filter(outbox_event::Column::TenantId.eq(&st.watch.tenant_id))
+    let rows = st
+        .watch
+        .scope
+        .find::<outbox_event::Entity>()
         .filter(outbox_event::Column::Id.gt(st.from))
         .filter(ids)
         .order_by_asc(outbox_event::Column::Id)

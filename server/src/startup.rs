@@ -64,7 +64,19 @@ pub fn leptos_options(cfg: &Config) -> anyhow::Result<LeptosOptions> {
         .build())
 }
 
-pub fn app_state(cfg: &Config, db: DatabaseConnection) -> anyhow::Result<AppState> {
+pub fn app_state(cfg: &Config, mut db: DatabaseConnection) -> anyhow::Result<AppState> {
+    // Every statement is counted: exported as a metric, and read by the tests that prove a
+    // page runs a bounded number of queries whatever the row count.
+    let db_queries = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = db_queries.clone();
+    let trace_sql = std::env::var_os("PATCHBAY_TRACE_SQL").is_some();
+    db.set_metric_callback(move |info| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if trace_sql {
+            eprintln!("SQL {}", info.statement.sql.chars().take(160).collect::<String>());
+        }
+        metrics::counter!("patchbay_db_statements_total").increment(1);
+    });
     let mailer = match &cfg.smtp_url {
         Some(url) => Some(Mailer::from_url(url.expose_secret(), &cfg.smtp_from).map_err(anyhow::Error::msg)?),
         None => None,
@@ -93,6 +105,7 @@ pub fn app_state(cfg: &Config, db: DatabaseConnection) -> anyhow::Result<AppStat
         sealer: app::crypto::Sealer::new(&cfg.secret_key()),
         oidc: app::sso::ssr::OidcCache::new(),
         live: app::live::Live::new(),
+        db_queries,
     })
 }
 

@@ -76,6 +76,8 @@ pub struct AuditPage {
     pub upto: Option<i64>,
     /// Platform-wide view (platform admins) or one tenant's.
     pub platform_view: bool,
+    /// Why the bulk export is unavailable (the tenant's edition), shown beside it.
+    pub export_blocked: Option<String>,
 }
 
 pub const PAGE_SIZE: u64 = 50;
@@ -98,8 +100,16 @@ pub async fn list_audit(
             let ctx = require(Perm::AuditView).await?;
             let filter = AuditFilter { tenant, actor, action, resource, from, to, before };
             ssr::check_filter(&filter)?;
-            let scope = if ctx.user.is_platform_admin { None } else { Some(ctx.tenant()?.id.clone()) };
-            let mut rows = ssr::query(ctx.db(), scope.as_deref(), &filter, PAGE_SIZE + 1, None).await?;
+            let scope = crate::core::scope::Scope::staff_or_tenant(&ctx, "audit explorer")?;
+            let mut rows = ssr::query(ctx.db(), &scope, &filter, PAGE_SIZE + 1, None).await?;
+            let export_blocked = match &ctx.tenant {
+                Some(t) if !scope.is_everyone() => {
+                    crate::core::features::gate_for(ctx.db(), t, crate::core::features::Feature::AuditExport)
+                        .await?
+                        .reason
+                }
+                _ => None,
+            };
             let more = rows.len() as u64 > PAGE_SIZE;
             rows.truncate(PAGE_SIZE as usize);
             let next_cursor = if more { rows.last().map(|r| r.id) } else { None };
@@ -108,7 +118,8 @@ pub async fn list_audit(
                 rows: ssr::to_rows(ctx.db(), rows).await?,
                 next_cursor,
                 upto,
-                platform_view: scope.is_none(),
+                platform_view: scope.is_everyone(),
+                export_blocked,
             })
         }
         .await,

@@ -134,8 +134,12 @@ pub fn AuditPage() -> impl IntoView {
                                 view! {
                                     <AuditTable rows=p.rows show_tenant=p.platform_view/>
                                     <div class="mt-4 flex flex-wrap items-center justify-between gap-3">
-                                        <div class="flex gap-3">
-                                            {export.map(|(jsonl, manifest)| view! {
+                                        <div class="flex flex-wrap items-center gap-3">
+                                            {p.export_blocked.clone().filter(|_| can_export).map(|why| view! {
+                                                <button type="button" disabled class=format!("{BTN_SECONDARY} cursor-not-allowed opacity-60")>"Export JSON lines"</button>
+                                                <p class="max-w-xl text-sm text-slate-600 dark:text-slate-300">{why}</p>
+                                            })}
+                                            {export.filter(|_| p.export_blocked.is_none()).map(|(jsonl, manifest)| view! {
                                                 <a href=jsonl rel="external" class=BTN_SECONDARY download="audit.jsonl">"Export JSON lines"</a>
                                                 <a href=manifest rel="external" class=BTN_SECONDARY download="audit.manifest.json">"SHA-256 manifest"</a>
                                             })}

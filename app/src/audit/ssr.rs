@@ -282,19 +282,19 @@ pub fn check_filter(f: &AuditFilter) -> Result<(), AppError> {
 /// one tenant; `None` (platform admins) is every event, or the filter's tenant.
 pub async fn query(
     db: &DatabaseConnection,
-    scope: Option<&str>,
+    scope: &crate::core::scope::Scope,
     f: &AuditFilter,
     limit: u64,
     upto: Option<i64>,
 ) -> Result<Vec<ev::Model>, AppError> {
-    let mut q = ev::Entity::find();
-    match scope {
-        Some(t) => q = q.filter(ev::Column::TenantId.eq(t)),
-        None => match f.tenant.as_deref().map(str::trim) {
+    let mut q = scope.find::<ev::Entity>();
+    // Platform staff may narrow their cross-tenant view to one chain.
+    if scope.is_everyone() {
+        match f.tenant.as_deref().map(str::trim) {
             Some("platform") => q = q.filter(ev::Column::Chain.eq(PLATFORM_CHAIN)),
-            Some(t) if !t.is_empty() => q = q.filter(ev::Column::TenantId.eq(t)),
+            Some(t) if !t.is_empty() => q = q.filter(ev::Column::Chain.eq(t)),
             _ => {}
-        },
+        }
     }
     let like = |s: &str| format!("%{}%", s.trim().replace(['%', '_'], ""));
     if let Some(a) = f.actor.as_deref().filter(|s| !s.trim().is_empty()) {

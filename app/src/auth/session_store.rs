@@ -15,6 +15,8 @@ use tower_sessions::session_store::{Error, Result};
 pub const KEY_USER: &str = "uid";
 pub const KEY_IP: &str = "ip";
 pub const KEY_USER_AGENT: &str = "ua";
+/// The selected tenant (also kept in its own column, for per-tenant session counts).
+pub const KEY_TENANT: &str = "tid";
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
@@ -74,6 +76,7 @@ impl SessionStore for DbSessionStore {
             data: Set(data),
             expires_at: Set(to_chrono(record.expiry_date)),
             user_id: Set(str_of(record, KEY_USER)),
+            tenant_id: Set(str_of(record, KEY_TENANT)),
             ip: Set(str_of(record, KEY_IP)),
             user_agent: Set(str_of(record, KEY_USER_AGENT)),
             created_at: Set(now),
@@ -86,6 +89,7 @@ impl SessionStore for DbSessionStore {
                         session::Column::Data,
                         session::Column::ExpiresAt,
                         session::Column::UserId,
+                        session::Column::TenantId,
                         session::Column::Ip,
                         session::Column::UserAgent,
                         session::Column::LastSeenAt,

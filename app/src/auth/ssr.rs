@@ -17,7 +17,7 @@ use crate::audit::ssr::{Actor, NewEvent, record};
 use crate::error::AppError;
 use crate::state::{AppState, app_state};
 
-pub const KEY_TENANT: &str = "tid";
+pub use super::session_store::KEY_TENANT;
 pub const KEY_FLASH: &str = "flash";
 
 /// Everything a server function knows about who is calling.

@@ -6,6 +6,8 @@
 pub mod features;
 pub mod page;
 #[cfg(feature = "ssr")]
+pub mod quota;
+#[cfg(feature = "ssr")]
 pub mod scope;
 pub mod url;
 

@@ -268,6 +268,7 @@ owned_tables! {
     service: false,
     service_event: false,
     service_leg: false,
+    session: true,
     sso_config: false,
     usage_record: false,
 }
@@ -298,6 +299,7 @@ pub fn table_name_of(module: &str) -> Option<&'static str> {
         service,
         service_event,
         service_leg,
+        session,
         sso_config,
         usage_record
     )

@@ -83,35 +83,34 @@ pub mod ssr {
     pub async fn portal(ctx: &Ctx) -> Result<PortalFigures, AppError> {
         let t = ctx.tenant()?;
         let db = ctx.db();
-        let ms = membership::Entity::find().filter(membership::Column::TenantId.eq(&t.id)).all(db).await?;
+        let scope = ctx.scope()?;
+        let ms = scope.find::<membership::Entity>().all(db).await?;
         let roles = Role::ALL
             .into_iter()
             .map(|r| RoleCount { role: r, count: ms.iter().filter(|m| m.role == r.as_str()).count() as u64 })
             .filter(|rc| rc.count > 0)
             .collect();
-        let user_ids: Vec<String> = ms.iter().map(|m| m.user_id.clone()).collect();
-        let active_sessions = session::Entity::find()
-            .filter(session::Column::UserId.is_in(user_ids))
+        // Sessions working in this tenant (not its members' sessions in other tenants).
+        let active_sessions = scope
+            .find::<session::Entity>()
+            .filter(session::Column::UserId.is_not_null())
             .filter(session::Column::ExpiresAt.gt(Utc::now()))
             .count(db)
             .await?;
-        let open_invitations = invitation::Entity::find()
-            .filter(invitation::Column::TenantId.eq(&t.id))
+        let open_invitations = scope
+            .find::<invitation::Entity>()
             .filter(invitation::Column::AcceptedAt.is_null())
             .filter(invitation::Column::RevokedAt.is_null())
             .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
             .count(db)
             .await?;
         let week = crate::audit::ssr::format_at(Utc::now() - Duration::days(7));
-        let audit_events_7d = audit_event::Entity::find()
-            .filter(audit_event::Column::TenantId.eq(&t.id))
-            .filter(audit_event::Column::At.gte(week))
-            .count(db)
-            .await?;
+        let audit_events_7d =
+            scope.find::<audit_event::Entity>().filter(audit_event::Column::At.gte(week)).count(db).await?;
         let ed = edition::Entity::find_by_id(t.edition_id.clone()).one(db).await?;
         let recent = if ctx.can(crate::auth::permissions::Perm::AuditView) {
-            audit_event::Entity::find()
-                .filter(audit_event::Column::TenantId.eq(&t.id))
+            scope
+                .find::<audit_event::Entity>()
                 .order_by_desc(audit_event::Column::Id)
                 .limit(8)
                 .all(db)
@@ -191,7 +190,8 @@ pub mod ssr {
         let db = ctx.db();
         let now = Utc::now();
         let day = crate::audit::ssr::format_at(now - Duration::hours(24));
-        let ms = membership::Entity::find().filter(membership::Column::TenantId.eq(&t.id)).all(db).await?;
+        let scope = ctx.scope()?;
+        let ms = scope.find::<membership::Entity>().all(db).await?;
         let ids: Vec<String> = ms.iter().map(|m| m.user_id.clone()).collect();
         let users = user::Entity::find().filter(user::Column::Id.is_in(ids.clone())).all(db).await?;
         let emails: Vec<String> = users.iter().map(|u| u.email.clone()).collect();
@@ -199,8 +199,9 @@ pub mod ssr {
             tenants: vec![StatusCount { status: t.status.clone(), count: 1 }],
             users: users.len() as u64,
             disabled_users: users.iter().filter(|u| u.disabled).count() as u64,
-            active_sessions: session::Entity::find()
-                .filter(session::Column::UserId.is_in(ids))
+            active_sessions: scope
+                .find::<session::Entity>()
+                .filter(session::Column::UserId.is_not_null())
                 .filter(session::Column::ExpiresAt.gt(now))
                 .count(db)
                 .await?,
@@ -209,8 +210,8 @@ pub mod ssr {
                 .filter(login_failure::Column::At.gt(now - Duration::hours(24)))
                 .count(db)
                 .await?,
-            audit_events_24h: audit_event::Entity::find()
-                .filter(audit_event::Column::TenantId.eq(&t.id))
+            audit_events_24h: scope
+                .find::<audit_event::Entity>()
                 .filter(audit_event::Column::At.gte(day))
                 .count(db)
                 .await?,
@@ -223,9 +224,10 @@ pub mod ssr {
     pub async fn studio(ctx: &Ctx) -> Result<StudioFigures, AppError> {
         let t = ctx.tenant()?;
         let db = ctx.db();
-        let members = membership::Entity::find().filter(membership::Column::TenantId.eq(&t.id)).count(db).await?;
-        let approvers = membership::Entity::find()
-            .filter(membership::Column::TenantId.eq(&t.id))
+        let scope = ctx.scope()?;
+        let members = scope.find::<membership::Entity>().count(db).await?;
+        let approvers = scope
+            .find::<membership::Entity>()
             .filter(membership::Column::Role.eq(Role::TenantAdmin.as_str()))
             .count(db)
             .await?;

@@ -16,7 +16,7 @@ use super::*;
 use crate::audit::ssr::{Actor, NewEvent, record};
 use crate::auth::ssr::{Ctx, new_id};
 use crate::catalog::money::{format as money, minor_digits};
-use crate::catalog::ssr::{load_endpoint, offering_facts, quote_rows, tenant_quote};
+use crate::catalog::ssr::{load_endpoint, offering_facts, quote_rows, tenant_quote, tenant_quote_in};
 use crate::core::page::{Keyset, Page, PageRequest};
 use crate::error::{AppError, FieldErrors};
 
@@ -159,14 +159,23 @@ pub async fn place(
             "This quote has expired; expired quotes cannot be ordered. Create a new quote.".into(),
         ));
     }
+    let pol = policy(ctx.db(), &t.id).await?;
+    let approval = needs_approval(pol.as_ref(), q.total_minor, &q.currency);
+    let actor = ctx.actor();
+    let system = Actor::system("order-validation");
+    let now = Utc::now();
+    let txn = ctx.db().begin().await?;
+    // The quota is counted and consumed under the tenant's lock, so two orders racing
+    // for the last slot cannot both take it.
+    crate::core::quota::lock_tenant(&txn, &t.id).await?;
+    let q = tenant_quote_in(ctx, &txn, quote_id).await?;
+    if q.status != "open" {
+        return Err(AppError::Conflict("This quote has already been ordered.".into()));
+    }
     // Edition quota: orders that hold (or will hold) a service.
-    let ed = edition::Entity::find_by_id(t.edition_id.clone()).one(ctx.db()).await?;
+    let ed = edition::Entity::find_by_id(t.edition_id.clone()).one(&txn).await?;
     let holding: Vec<&str> = Status::ALL.iter().filter(|s| s.holds_a_service()).map(|s| s.as_str()).collect();
-    let held = order::Entity::find()
-        .filter(order::Column::TenantId.eq(&t.id))
-        .filter(order::Column::Status.is_in(holding))
-        .count(ctx.db())
-        .await?;
+    let held = ctx.scope()?.find::<order::Entity>().filter(order::Column::Status.is_in(holding)).count(&txn).await?;
     if let Some(ed) = &ed
         && held >= ed.max_active_services as u64
     {
@@ -175,12 +184,6 @@ pub async fn place(
             ed.name, ed.max_active_services, held
         )));
     }
-    let pol = policy(ctx.db(), &t.id).await?;
-    let approval = needs_approval(pol.as_ref(), q.total_minor, &q.currency);
-    let actor = ctx.actor();
-    let system = Actor::system("order-validation");
-    let now = Utc::now();
-    let txn = ctx.db().begin().await?;
     let mut o = order::ActiveModel {
         id: Set(new_id()),
         tenant_id: Set(t.id.clone()),

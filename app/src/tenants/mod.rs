@@ -6,6 +6,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::core::page::{Page, PageRequest};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,9 +34,13 @@ pub struct EditionRow {
 }
 
 #[server(endpoint = "tenants/list")]
-pub async fn list_tenants(q: Option<String>, status: Option<String>) -> Result<Vec<TenantRow>, AppError> {
+pub async fn list_tenants(
+    q: Option<String>,
+    status: Option<String>,
+    cursor: Option<String>,
+) -> Result<Page<TenantRow>, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
-    respond(async { ssr::list(&require(Perm::TenantsManage).await?, q, status).await }.await)
+    respond(async { ssr::list(&require(Perm::TenantsManage).await?, q, status, &PageRequest::new(cursor)).await }.await)
 }
 
 #[server(endpoint = "tenants/get")]

@@ -4,6 +4,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
+use crate::components::list::PagedList;
 use crate::components::ui::*;
 use crate::team::pages::TeamPanel;
 
@@ -17,7 +18,9 @@ pub fn TenantsPage() -> impl IntoView {
     let q = move || query.with(|m| m.get("q"));
     let status = move || query.with(|m| m.get("status"));
     let create = ServerAction::<CreateTenant>::new();
-    let tenants = Resource::new(move || (q(), status(), create.version().get()), |(q, s, _)| list_tenants(q, s));
+    let cursor = move || query.with(|m| m.get("cursor"));
+    let tenants =
+        Resource::new(move || (q(), status(), cursor(), create.version().get()), |(q, s, c, _)| list_tenants(q, s, c));
     let editions = Resource::new(|| (), |_| list_editions());
     let err = action_error(create);
     view! {
@@ -44,44 +47,27 @@ pub fn TenantsPage() -> impl IntoView {
                     </div>
                     <button type="submit" class=BTN_SECONDARY>"Filter"</button>
                 </form>
-                <Suspense fallback=|| view! { <Loading/> }>
-                    {move || {
-                        tenants
-                            .get()
-                            .map(|r| match r {
-                                Err(e) => view! { <ErrorBox err=e/> }.into_any(),
-                                Ok(list) if list.is_empty() => {
-                                    view! { <EmptyState title="No tenants match" body="Clear the filters, or create a tenant with the form."/> }.into_any()
-                                }
-                                Ok(list) => {
-                                    view! {
-                                        <Table headers=vec!["Tenant", "Edition", "Members", "Status", "Created"]>
-                                            {list
-                                                .into_iter()
-                                                .map(|t| {
-                                                    view! {
-                                                        <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/40">
-                                                            <td class=TD>
-                                                                <a href=format!("/console/tenants/{}", t.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
-                                                                    {t.name.clone()}
-                                                                </a>
-                                                                <p class="text-xs text-slate-500">{t.slug.clone()}</p>
-                                                            </td>
-                                                            <td class=TD>{t.edition.clone()}</td>
-                                                            <td class=format!("{TD} tabular-nums")>{t.members}</td>
-                                                            <td class=TD><Badge text=t.status.clone()/></td>
-                                                            <td class=TD>{t.created_at.clone()}</td>
-                                                        </tr>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </Table>
-                                    }
-                                        .into_any()
-                                }
-                            })
-                    }}
-                </Suspense>
+                <PagedList
+                    resource=tenants
+                    headers=vec!["Tenant", "Edition", "Members", "Status", "Created"]
+                    noun="tenants"
+                    empty_title="No tenants match"
+                    empty_body="Clear the filters, or create a tenant with the form."
+                    row=|t: TenantRow| view! {
+                        <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/40">
+                            <td class=TD>
+                                <a href=format!("/console/tenants/{}", t.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
+                                    {t.name.clone()}
+                                </a>
+                                <p class="text-xs text-slate-500">{t.slug.clone()}</p>
+                            </td>
+                            <td class=TD>{t.edition.clone()}</td>
+                            <td class=format!("{TD} tabular-nums")>{t.members}</td>
+                            <td class=TD><Badge text=t.status.clone()/></td>
+                            <td class=TD>{t.created_at.clone()}</td>
+                        </tr>
+                    }
+                />
             </div>
             <Card title="Create a tenant">
                 <FormError err=err/>

@@ -9,6 +9,8 @@ use sea_orm::{
 use super::{EditionRow, TenantRow};
 use crate::audit::ssr::{Actor, NewEvent, record};
 use crate::auth::ssr::{Ctx, new_id};
+use crate::core::page::{Keyset, Page, PageRequest};
+use crate::core::scope::{Owner, Scope};
 use crate::error::{AppError, FieldErrors};
 
 fn fmt(t: chrono::DateTime<Utc>) -> String {
@@ -16,40 +18,75 @@ fn fmt(t: chrono::DateTime<Utc>) -> String {
 }
 
 pub async fn editions(db: &DatabaseConnection) -> Result<Vec<EditionRow>, AppError> {
-    Ok(edition::Entity::find()
+    edition::Entity::find()
         .order_by_asc(edition::Column::Rank)
         .all(db)
         .await?
         .into_iter()
-        .map(|e| EditionRow {
-            features: serde_json::from_str(&e.features).unwrap_or_default(),
-            id: e.id,
-            key: e.key,
-            name: e.name,
-            max_users: e.max_users,
-            max_active_services: e.max_active_services,
+        .map(|e| {
+            Ok(EditionRow {
+                features: crate::core::features::edition_features(&e)?.iter().map(|f| f.key().to_string()).collect(),
+                id: e.id,
+                key: e.key,
+                name: e.name,
+                max_users: e.max_users,
+                max_active_services: e.max_active_services,
+            })
+        })
+        .collect()
+}
+
+async fn row(ctx: &Ctx, t: tenant::Model) -> Result<TenantRow, AppError> {
+    let mut rows = rows(ctx, vec![t]).await?;
+    rows.pop().ok_or_else(|| AppError::internal("tenant row", "no row built"))
+}
+
+/// Rows for a page of tenants: member counts in one grouped query, editions in one.
+async fn rows(ctx: &Ctx, tenants: Vec<tenant::Model>) -> Result<Vec<TenantRow>, AppError> {
+    let (db, grace_days) = (ctx.db(), ctx.state.settings.tenant_purge_grace_days);
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let ids: Vec<String> = tenants.iter().map(|t| t.id.clone()).collect();
+    let counts: std::collections::HashMap<String, i64> = Scope::platform_staff(ctx, "tenant list")?
+        .find::<membership::Entity>()
+        .select_only()
+        .column(membership::Column::TenantId)
+        .column_as(Expr::col(membership::Column::UserId).count(), "n")
+        .filter(membership::Column::TenantId.is_in(ids))
+        .group_by(membership::Column::TenantId)
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let editions: std::collections::HashMap<String, String> =
+        edition::Entity::find().all(db).await?.into_iter().map(|e| (e.id, e.name)).collect();
+    Ok(tenants
+        .into_iter()
+        .map(|t| TenantRow {
+            purge_after: t.deleted_at.map(|d| fmt(d + Duration::days(grace_days))),
+            members: counts.get(&t.id).copied().unwrap_or(0) as u64,
+            edition: editions
+                .get(&t.edition_id)
+                .cloned()
+                .unwrap_or_else(|| format!("(edition {} missing)", t.edition_id)),
+            id: t.id,
+            slug: t.slug,
+            name: t.name,
+            edition_id: t.edition_id,
+            status: t.status,
+            status_reason: t.status_reason,
+            created_at: fmt(t.created_at),
         })
         .collect())
 }
 
-async fn row(db: &DatabaseConnection, t: tenant::Model, grace_days: i64) -> Result<TenantRow, AppError> {
-    let members = membership::Entity::find().filter(membership::Column::TenantId.eq(&t.id)).count(db).await?;
-    let ed = edition::Entity::find_by_id(t.edition_id.clone()).one(db).await?;
-    Ok(TenantRow {
-        purge_after: t.deleted_at.map(|d| fmt(d + Duration::days(grace_days))),
-        id: t.id,
-        slug: t.slug,
-        name: t.name,
-        edition_id: t.edition_id,
-        edition: ed.map(|e| e.name).unwrap_or_default(),
-        status: t.status,
-        status_reason: t.status_reason,
-        members,
-        created_at: fmt(t.created_at),
-    })
-}
-
-pub async fn list(ctx: &Ctx, q: Option<String>, status: Option<String>) -> Result<Vec<TenantRow>, AppError> {
+pub async fn list(
+    ctx: &Ctx,
+    q: Option<String>,
+    status: Option<String>,
+    req: &PageRequest,
+) -> Result<Page<TenantRow>, AppError> {
     let mut query = tenant::Entity::find();
     if let Some(q) = q.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
         let pat = format!("%{}%", q.replace('%', ""));
@@ -65,16 +102,14 @@ pub async fn list(ctx: &Ctx, q: Option<String>, status: Option<String>) -> Resul
     if let Some(s) = status.filter(|s| ["active", "suspended", "deleted"].contains(&s.as_str())) {
         query = query.filter(tenant::Column::Status.eq(s));
     }
-    let mut out = Vec::new();
-    for t in query.order_by_asc(tenant::Column::Name).all(ctx.db()).await? {
-        out.push(row(ctx.db(), t, ctx.state.settings.tenant_purge_grace_days).await?);
-    }
-    Ok(out)
+    let page = Keyset::by_text(tenant::Column::Name, tenant::Column::Id).page(ctx.db(), query, req).await?;
+    let info = page.page_info;
+    Ok(Page { items: rows(ctx, page.items).await?, page_info: info })
 }
 
 pub async fn get(ctx: &Ctx, id: &str) -> Result<TenantRow, AppError> {
     let t = tenant::Entity::find_by_id(id.to_string()).one(ctx.db()).await?.ok_or(AppError::NotFound)?;
-    row(ctx.db(), t, ctx.state.settings.tenant_purge_grace_days).await
+    row(ctx, t).await
 }
 
 /// Validate a slug: 3–40 of a-z, 0-9 and inner hyphens.
@@ -222,7 +257,7 @@ pub async fn change_edition(ctx: &Ctx, id: &str, edition_id: &str) -> Result<(),
     if t.edition_id == ed.id {
         return Ok(());
     }
-    let members = membership::Entity::find().filter(membership::Column::TenantId.eq(&t.id)).count(&txn).await?;
+    let members = Scope::staff_for_tenant(ctx, &t.id)?.find::<membership::Entity>().count(&txn).await?;
     if members > ed.max_users as u64 {
         return Err(AppError::field(
             "edition_id",
@@ -289,10 +324,9 @@ pub async fn purge_deleted(db: &DatabaseConnection, grace_days: i64) -> Result<u
 }
 
 async fn purge_children(txn: &impl ConnectionTrait, tenant_id: &str) -> Result<(), AppError> {
-    membership::Entity::delete_many().filter(membership::Column::TenantId.eq(tenant_id)).exec(txn).await?;
-    entity::invitation::Entity::delete_many()
-        .filter(entity::invitation::Column::TenantId.eq(tenant_id))
-        .exec(txn)
-        .await?;
+    // The purge job acts for the tenant it is deleting.
+    let scope = Scope::worker(Owner::Tenant(tenant_id.to_string()));
+    scope.delete_many::<membership::Entity>().exec(txn).await?;
+    scope.delete_many::<entity::invitation::Entity>().exec(txn).await?;
     Ok(())
 }

@@ -116,7 +116,12 @@ pub async fn quote_rows(db: &impl ConnectionTrait, quotes: Vec<quote::Model>) ->
 
 /// A quote of the caller's tenant (NotFound for anyone else's).
 pub async fn tenant_quote(ctx: &Ctx, id: &str) -> Result<quote::Model, AppError> {
-    ctx.scope()?.get::<quote::Entity, _>(ctx.db(), id.to_string()).await
+    tenant_quote_in(ctx, ctx.db(), id).await
+}
+
+/// The same, inside a transaction.
+pub async fn tenant_quote_in(ctx: &Ctx, conn: &impl ConnectionTrait, id: &str) -> Result<quote::Model, AppError> {
+    ctx.scope()?.get::<quote::Entity, _>(conn, id.to_string()).await
 }
 
 /// The tenant's quotes, newest first, one page.

@@ -1,0 +1,110 @@
+//! List pages page in the database: the queries one page runs do not grow with the
+//! number of rows, cursors walk every row exactly once, and filters stay in the URL.
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+
+use common::*;
+use reqwest::StatusCode;
+
+/// Statements the server ran to answer one GET (the fewest of three tries, so a stray
+/// background statement cannot inflate the figure).
+async fn queries_for(app: &TestApp, c: &Client, path: &str) -> u64 {
+    let mut best = u64::MAX;
+    for _ in 0..3 {
+        let before = app.state.db_queries.load(Ordering::SeqCst);
+        let res = c.get(path).await;
+        let status = res.status();
+        let body = res.text().await.unwrap_or_default();
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body:.300}");
+        best = best.min(app.state.db_queries.load(Ordering::SeqCst) - before);
+    }
+    best
+}
+
+async fn add_orders(app: &TestApp, n: usize) {
+    let acme = tenant_id(app, "acme").await;
+    let (offering, a, b) = server::fixtures::cross_connect_ports(&app.state.db, 1000).await.expect("ports");
+    server::fixtures::queue_orders(&app.state.db, &acme, (&offering, &a, &b), 1000, n).await.expect("orders");
+}
+
+#[tokio::test]
+async fn list_pages_run_the_same_number_of_queries_at_10_and_at_1000_rows() {
+    let app = spawn_app().await;
+    let customer = app.login("tenant_admin@acme.example").await;
+    let staff = app.login("admin@patchbay.example").await;
+    let pages: [(&Client, &str); 5] = [
+        (&customer, "/portal/orders"),
+        (&customer, "/portal/orders?status=queued"),
+        (&customer, "/portal/quotes"),
+        (&staff, "/console/tenants"),
+        (&staff, "/console/audit"),
+    ];
+
+    add_orders(&app, 10).await;
+    let mut small = Vec::new();
+    for (c, path) in pages {
+        small.push(queries_for(&app, c, path).await);
+    }
+    add_orders(&app, 990).await;
+    for ((c, path), at_10) in pages.into_iter().zip(small) {
+        let at_1000 = queries_for(&app, c, path).await;
+        println!("{path}: {at_10} statements at 10 rows, {at_1000} at 1,000");
+        assert!(at_10 > 0, "{path}: no statements counted; is the metric callback installed?");
+        // A per-row lookup would add at least 40 statements between a page of 10 rows and
+        // a full page of 50. (Leptos' SSR sometimes runs a page's resource a second time,
+        // which adds that resource's few statements again; see the closing note of the
+        // core issue: the figure is bounded, but not yet always the same.)
+        assert!(at_1000 < at_10 + 25, "{path}: the statements per page grew with the rows ({at_10} → {at_1000})");
+    }
+}
+
+/// Cursor links of a list page, in order, by following "Next page" from `first`.
+async fn walk(c: &Client, first: &str, marker: &str) -> (Vec<String>, usize) {
+    let mut seen = Vec::new();
+    let mut next = Some(first.to_string());
+    let mut pages = 0;
+    while let Some(path) = next.take() {
+        pages += 1;
+        assert!(pages < 100, "more pages than rows: {path}");
+        let res = c.get(&path).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        let html = res.text().await.unwrap_or_default();
+        seen.extend(
+            html.match_indices(marker)
+                .map(|(i, _)| html[i + marker.len()..].split('"').next().unwrap_or_default().to_string()),
+        );
+        next = html
+            .split("rel=\"next\"")
+            .next()
+            .filter(|_| html.contains("rel=\"next\""))
+            .and_then(|before| before.rsplit("href=\"").next())
+            .and_then(|h| h.split('"').next())
+            .map(|h| h.replace("&amp;", "&"));
+    }
+    (seen, pages)
+}
+
+#[tokio::test]
+async fn following_next_page_links_shows_every_order_once_and_keeps_the_filter() {
+    let app = spawn_app().await;
+    add_orders(&app, 120).await;
+    let c = app.login("tenant_admin@acme.example").await;
+    let (ids, pages) = walk(&c, "/portal/orders?status=queued", "href=\"/portal/orders/").await;
+    assert_eq!(pages, 3, "120 orders at 50 a page");
+    let unique: BTreeSet<_> = ids.iter().collect();
+    assert_eq!(ids.len(), 120, "every order shown");
+    assert_eq!(unique.len(), 120, "no order shown twice");
+
+    let html = c.get("/portal/orders?status=queued").await.text().await.unwrap_or_default();
+    assert!(html.contains("Showing 50 of 120 orders"), "the pager says where it stands");
+    assert!(
+        html.contains("status=queued&amp;cursor=") || html.contains("status=queued&cursor="),
+        "the next link keeps the filter"
+    );
+
+    let res = c.get("/portal/orders?cursor=not-a-cursor").await;
+    let html = res.text().await.unwrap_or_default();
+    assert!(html.contains("not valid (unknown cursor)"), "a bad cursor says so: {html:.200}");
+}
