@@ -2,9 +2,8 @@
 //! middle of provisioning, and (on PostgreSQL) two replicas working through 500 orders
 //! while a third, without workers, streams live events it can only have heard through
 //! LISTEN/NOTIFY.
-mod common;
 
-use common::*;
+use crate::common::*;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 async fn database() -> TestApp {

@@ -1,9 +1,8 @@
 //! Foundation behaviour through the real HTTP stack: sign-in, roles, tenants,
 //! invitations over SMTP, the audit chain, suspension, sessions and CSRF.
 //! Runs on SQLite by default and on PostgreSQL with PATCHBAY_TEST_DATABASE=postgres.
-mod common;
 
-use common::*;
+use crate::common::*;
 use entity::{membership, tenant};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};

@@ -2,12 +2,11 @@
 //! their lifecycles and failure injection, the MEF partner adapter against a partner
 //! server started here, composite rollback, service changes, the manual-intervention
 //! queue, live events with replay, and tenant and role checks.
-mod common;
 
 use std::sync::{Arc, Mutex};
 
 use app::provisioning::jobs;
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
