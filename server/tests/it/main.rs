@@ -8,6 +8,7 @@ mod common;
 
 mod foundation;
 mod orders;
+mod pages_under_load;
 mod provisioning;
 mod replicas;
 mod sso;
