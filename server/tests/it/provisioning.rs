@@ -743,13 +743,23 @@ async fn a_lease_that_expires_hands_the_job_to_another_worker_without_ordering_t
     let conn = cross_connect(&app).await;
     let order_id = place(&c, &conn, "1000").await;
     // Worker A claims the job and "dies" (never renews, never settles).
-    let claimed = jobs::claim(&app.state.db, "worker-a", std::time::Duration::from_millis(300)).await.unwrap().unwrap();
+    // A long lease, so that only the test decides when it runs out, however loaded the machine.
+    let claimed = jobs::claim(&app.state.db, "worker-a", std::time::Duration::from_secs(60)).await.unwrap().unwrap();
     assert_eq!(claimed.resource_id.as_deref(), Some(order_id.as_str()));
     assert!(
         jobs::claim(&app.state.db, "worker-b", std::time::Duration::from_millis(300)).await.unwrap().is_none(),
         "leased"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // Worker A's lease runs out (set in the past rather than waited for).
+    entity::job::Entity::update_many()
+        .col_expr(
+            entity::job::Column::LeaseExpiresAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .filter(entity::job::Column::Id.eq(&claimed.id))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
     let ran = jobs::drain(&app.state, "worker-b", 100).await.unwrap();
     assert!(!ran.is_empty());
     assert_eq!(order_of(&app, &order_id).await.status, "active");

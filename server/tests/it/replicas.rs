@@ -79,10 +79,18 @@ async fn a_replica_killed_mid_provisioning_is_recovered_by_the_next_without_orde
     let ids = queue(&app, 6).await;
     let env = [("PATCHBAY_JOB_LEASE_MS", "1500")];
     let mut first = Replica::start(&app.database_url, 3, &env).await;
-    // Wait until the provider has been called and provisioning is under way, then SIGKILL.
-    let started =
-        eventually(60, || async { entity::sandbox_resource::Entity::find().count(&app.state.db).await.unwrap() >= 1 })
-            .await;
+    // Wait until the provider has executed a provision and provisioning is under way, then
+    // SIGKILL. (Waiting for the resource row instead could kill the replica between the
+    // sandbox's resource insert and its call-log insert, which are two writes.)
+    let started = eventually(60, || async {
+        entity::sandbox_call::Entity::find()
+            .filter(entity::sandbox_call::Column::Outcome.eq("executed"))
+            .count(&app.state.db)
+            .await
+            .unwrap()
+            >= 1
+    })
+    .await;
     assert!(started, "provisioning never started; see {}", first.log.display());
     first.kill();
     let done_at_kill = active_orders(&app, &ids).await;
