@@ -194,7 +194,7 @@ pub fn run(project: &Project) -> Result<ExitCode> {
 /// The crates whose tests `cargo xtask test` runs, with `app`'s server-side code.
 const TEST_PACKAGES: &[&str] = &["-p", "app", "-p", "server", "--features", "app/ssr"];
 /// The server's integration tests (one test binary, `server/tests/it`).
-const SERVER_TESTS: &[&str] = &["-p", "server", "--features", "app/ssr", "--test", "it"];
+const SERVER_TESTS: &[&str] = &["-p", "app", "-p", "server", "--features", "app/ssr", "--test", "it"];
 
 fn cargo(project: &Project, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
     let mut cmd = project.cargo();
