@@ -209,12 +209,18 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connect, migrate, bind. `workers`: run background housekeeping in this process.
+    /// Bind `cfg.bind`, connect, migrate. `workers`: run background housekeeping in this process.
     pub async fn build(cfg: Config, workers: bool) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(&cfg.bind).await?;
+        Self::build_on(listener, cfg, workers).await
+    }
+
+    /// Like [`Application::build`], serving on a listener the caller has bound (tests bind
+    /// `127.0.0.1:0` and put the port in `public_url` first, so no port is bound twice).
+    pub async fn build_on(listener: tokio::net::TcpListener, cfg: Config, workers: bool) -> anyhow::Result<Self> {
         let db = connect(&cfg).await?;
         migrate(&db).await?;
         let state = app_state(&cfg, db)?;
-        let listener = tokio::net::TcpListener::bind(&cfg.bind).await?;
         let router = router(state.clone(), &cfg);
         let mut tasks = Vec::new();
         if !cfg.is_sqlite() {

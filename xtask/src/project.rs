@@ -100,7 +100,7 @@ impl Project {
         Ok(self.target_dir().join(profile.dir()).join(format!("{name}{}", env::consts::EXE_SUFFIX)))
     }
 
-    fn target_dir(&self) -> PathBuf {
+    pub fn target_dir(&self) -> PathBuf {
         match env::var_os("CARGO_TARGET_DIR") {
             Some(dir) => self.root.join(dir),
             None => self.root.join("target"),
@@ -137,10 +137,23 @@ impl Project {
 
     /// `cargo leptos build [--release]`, with the npm tools first on `PATH`.
     pub fn leptos_build(&self, profile: Profile) -> Result<()> {
+        self.leptos_build_parts(profile, false)
+    }
+
+    /// `cargo leptos build --frontend-only`: the wasm, the CSS and the assets in the site
+    /// root, for a server binary built otherwise (the test build's, in `cargo xtask test`).
+    pub fn leptos_build_frontend(&self, profile: Profile) -> Result<()> {
+        self.leptos_build_parts(profile, true)
+    }
+
+    fn leptos_build_parts(&self, profile: Profile, frontend_only: bool) -> Result<()> {
         let mut cmd = self.cargo();
         cmd.args(["leptos", "build"]);
         if profile == Profile::Release {
             cmd.arg("--release");
+        }
+        if frontend_only {
+            cmd.arg("--frontend-only");
         }
         cmd.env("PATH", self.path_with_node_bin()?);
         run(&mut cmd)
@@ -165,6 +178,50 @@ pub fn run(cmd: &mut Command) -> Result<()> {
         bail!("`{shown}` failed ({status})");
     }
     Ok(())
+}
+
+/// Run a command with its output shown as it comes and also kept; fail unless it exits
+/// successfully (the error carries the kept output, so callers can read it either way).
+pub fn run_kept(cmd: &mut Command) -> Result<String, (anyhow::Error, String)> {
+    use std::io::{BufRead, BufReader, Write};
+    let shown = display(cmd);
+    println!("$ {shown}");
+    let mut child = match cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
+        Ok(child) => child,
+        Err(e) => return Err((anyhow::Error::new(e).context(format!("could not start `{shown}`")), String::new())),
+    };
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let copy = |stream: Box<dyn std::io::Read + Send>, to_stderr: bool| {
+        let kept = kept.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if to_stderr {
+                    let _ = writeln!(std::io::stderr().lock(), "{line}");
+                } else {
+                    let _ = writeln!(std::io::stdout().lock(), "{line}");
+                }
+                if let Ok(mut k) = kept.lock() {
+                    k.push_str(&line);
+                    k.push('\n');
+                }
+            }
+        })
+    };
+    let readers: Vec<_> =
+        [child.stdout.take().map(|s| copy(Box::new(s), false)), child.stderr.take().map(|s| copy(Box::new(s), true))]
+            .into_iter()
+            .flatten()
+            .collect();
+    let status = child.wait();
+    for r in readers {
+        let _ = r.join();
+    }
+    let kept = kept.lock().map(|k| k.clone()).unwrap_or_default();
+    match status {
+        Ok(status) if status.success() => Ok(kept),
+        Ok(status) => Err((anyhow::anyhow!("`{shown}` failed ({status})"), kept)),
+        Err(e) => Err((anyhow::Error::new(e).context(format!("waiting for `{shown}`")), kept)),
+    }
 }
 
 /// Run a command quietly and return its stdout, or `None` when it cannot be started or

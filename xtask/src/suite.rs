@@ -8,13 +8,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::project::{Profile, Project, probe, run as run_cmd};
+use crate::project::{Profile, Project, probe, run as run_cmd, run_kept};
 use crate::tools::{self, WASM_TARGET};
 
 /// Set (by `.ci/run`, or by hand) to an admin URL of a PostgreSQL server; the integration
 /// tests create and drop a database per test through it.
 const POSTGRES_URL_VAR: &str = "PATCHBAY_TEST_POSTGRES_URL";
 const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
+/// The file the integration tests list skipped tests in (`server/tests/common`).
+const SKIP_LOG_VAR: &str = "PATCHBAY_TEST_SKIP_LOG";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -64,6 +66,7 @@ impl Suite {
                 (Outcome::Failed, format!("{err:#}"))
             }
         };
+        println!("<== {name}: {} in {:.1} s", outcome.label(), elapsed.as_secs_f64());
         self.results.push(StepResult { name, outcome, elapsed, note });
         outcome == Outcome::Passed
     }
@@ -103,19 +106,31 @@ pub fn run(project: &Project) -> Result<ExitCode> {
 
     suite.step("rustfmt", || cargo(project, &["fmt", "--all", "--check"], &[]));
 
-    // Clippy per crate group: a workspace-wide run would unify the `ssr` and `hydrate`
-    // features of `app`. Workspace members reached as dependencies are linted too.
-    suite.step("clippy: server + app (ssr)", || {
+    // Clippy per target: a workspace-wide run would unify the `ssr` and `hydrate` features
+    // of `app`. The native crates go in one invocation (workspace members reached as
+    // dependencies are linted too), the hydrate build in another.
+    suite.step("clippy: server, app (ssr), entity, migration, xtask", || {
         cargo(
             project,
-            &["clippy", "-p", "server", "-p", "app", "--features", "app/ssr", "--all-targets", "--", "-D", "warnings"],
-            &[],
-        )
-    });
-    suite.step("clippy: entity, migration, xtask", || {
-        cargo(
-            project,
-            &["clippy", "-p", "entity", "-p", "migration", "-p", "xtask", "--all-targets", "--", "-D", "warnings"],
+            &[
+                "clippy",
+                "-p",
+                "server",
+                "-p",
+                "app",
+                "-p",
+                "entity",
+                "-p",
+                "migration",
+                "-p",
+                "xtask",
+                "--features",
+                "app/ssr",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
             &[],
         )
     });
@@ -127,26 +142,45 @@ pub fn run(project: &Project) -> Result<ExitCode> {
     // The SSO integration tests start the test identity provider with Node (oidc-provider).
     suite.step("npm tools (node_modules)", || tools::ensure_node_modules(project));
 
-    let sqlite = [("PATCHBAY_TEST_DATABASE", "sqlite")];
-    suite.step("tests: app (unit)", || cargo(project, &["test", "-p", "app", "--features", "ssr"], &sqlite));
-    suite.step_noted("tests: server on SQLite", || cargo_twice(project, &["test", "-p", "server"], &sqlite));
+    // One build for every test run below and for the browser tests: the integration tests
+    // need the `patchbay` binary, so this build makes it, and the browser tests use it.
+    let runner = TestRunner::detect(project);
+    let tests_built = suite.step("build: tests (app, server) and the patchbay binary", || {
+        cargo(project, &[&["test", "--no-run"][..], TEST_PACKAGES].concat(), &[])
+    });
 
+    const SQLITE_STEP: &str = "tests: app (unit), server on SQLite";
     const POSTGRES_STEP: &str = "tests: server on PostgreSQL";
-    if env::var_os(POSTGRES_URL_VAR).is_some_and(|v| !v.is_empty()) {
-        suite.step_noted(POSTGRES_STEP, || {
-            cargo_twice(project, &["test", "-p", "server"], &[("PATCHBAY_TEST_DATABASE", "postgres")])
-        });
+    if tests_built {
+        suite.step_noted(SQLITE_STEP, || runner.run(project, TEST_PACKAGES, "sqlite", "sqlite"));
     } else {
+        suite.skip(SQLITE_STEP, "the test build failed");
+    }
+    if env::var_os(POSTGRES_URL_VAR).is_none_or(|v| v.is_empty()) {
         let rule = "!".repeat(72);
         println!("\n{rule}\n  PostgreSQL tests SKIPPED: {POSTGRES_URL_VAR} not set\n{rule}");
         suite.skip(POSTGRES_STEP, &format!("{POSTGRES_URL_VAR} not set"));
+    } else if tests_built {
+        suite.step_noted(POSTGRES_STEP, || runner.run(project, SERVER_TESTS, "postgres", "postgres"));
+    } else {
+        suite.skip(POSTGRES_STEP, "the test build failed");
     }
 
     const BROWSER_STEP: &str = "browser tests (chromium)";
-    let built = suite.step("build: cargo leptos build", || {
-        tools::ensure(project)?;
-        project.leptos_build(Profile::Debug)
-    });
+    // The server binary is the test build's; cargo-leptos builds only what the browser
+    // loads (wasm, CSS, assets). Without that binary, it builds the server as well.
+    let server_built = tests_built && project.server_binary(Profile::Debug).is_ok_and(|b| b.exists());
+    let built = if server_built {
+        suite.step("build: frontend (cargo leptos build --frontend-only)", || {
+            tools::ensure(project)?;
+            project.leptos_build_frontend(Profile::Debug)
+        })
+    } else {
+        suite.step("build: cargo leptos build", || {
+            tools::ensure(project)?;
+            project.leptos_build(Profile::Debug)
+        })
+    };
     if built {
         suite.step(BROWSER_STEP, || browser_tests(project));
     } else {
@@ -157,16 +191,81 @@ pub fn run(project: &Project) -> Result<ExitCode> {
     Ok(if suite.failed() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
+/// The crates whose tests `cargo xtask test` runs, with `app`'s server-side code.
+const TEST_PACKAGES: &[&str] = &["-p", "app", "-p", "server", "--features", "app/ssr"];
+/// The server's integration tests (one test binary, `server/tests/it`).
+const SERVER_TESTS: &[&str] = &["-p", "app", "-p", "server", "--features", "app/ssr", "--test", "it"];
+
 fn cargo(project: &Project, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
     let mut cmd = project.cargo();
     cmd.args(args).envs(envs.iter().copied());
     run_cmd(&mut cmd)
 }
 
-/// Run a test command; when it fails, run it once more and say so loudly. A known
-/// intermittent stall of one integration test under heavy load (a request that never
-/// answers; the test client gives up after 20 s) must not hide behind a green run, so a
-/// pass on the second attempt is reported in the summary as FLAKY.
+/// What runs the tests: cargo-nextest when it is installed (a process per test, tests of
+/// every binary scheduled together, a hung test killed by the timeouts in
+/// `.config/nextest.toml`, and a failed test retried once and reported as FLAKY when the
+/// retry passes), else `cargo test` (a failed run is run once more, and a pass then is
+/// reported as FLAKY).
+#[derive(Clone, Copy)]
+enum TestRunner {
+    Nextest,
+    CargoTest,
+}
+
+impl TestRunner {
+    fn detect(project: &Project) -> Self {
+        if probe(project.cargo().args(["nextest", "--version"])).is_some() {
+            TestRunner::Nextest
+        } else {
+            println!("xtask: cargo-nextest is not installed; running the tests with `cargo test`");
+            TestRunner::CargoTest
+        }
+    }
+
+    /// Run the tests of `selection` on `database`; the note names flaky and skipped tests.
+    fn run(self, project: &Project, selection: &[&str], database: &str, label: &str) -> Result<Option<String>> {
+        let skip_log = project.target_dir().join("xtask").join(format!("skipped-{label}.log"));
+        if let Some(dir) = skip_log.parent() {
+            fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let _ = fs::remove_file(&skip_log);
+        let skip_log_value = skip_log.display().to_string();
+        let envs = [("PATCHBAY_TEST_DATABASE", database), (SKIP_LOG_VAR, skip_log_value.as_str())];
+        let flaky = match self {
+            TestRunner::Nextest => {
+                let args = [&["nextest", "run", "--no-fail-fast", "--retries", "1"][..], selection].concat();
+                let mut cmd = project.cargo();
+                cmd.args(&args).envs(envs);
+                let output = run_kept(&mut cmd).map_err(|(err, _)| err)?;
+                // nextest marks a test that failed and then passed on its retry as FLAKY.
+                let names: Vec<&str> = output
+                    .lines()
+                    .filter_map(|l| l.trim_start().strip_prefix("FLAKY"))
+                    .filter_map(|rest| rest.split_whitespace().last())
+                    .collect();
+                (!names.is_empty()).then(|| format!("FLAKY (failed, then passed on a retry): {}", names.join(", ")))
+            }
+            TestRunner::CargoTest => {
+                let args = [&["test", "--no-fail-fast"][..], selection].concat();
+                cargo_twice(project, &args, &envs)?
+            }
+        };
+        let skipped: Vec<String> = fs::read_to_string(&skip_log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("SKIPPED: "))
+            .map(|l| l.split(':').next().unwrap_or(l).to_string())
+            .collect();
+        let skipped = (!skipped.is_empty()).then(|| format!("{} SKIPPED: {}", skipped.len(), skipped.join(", ")));
+        let note: Vec<String> = [flaky, skipped].into_iter().flatten().collect();
+        Ok((!note.is_empty()).then(|| note.join("; ")))
+    }
+}
+
+/// Run a test command; when it fails, run it once more and say so loudly. A pass on the
+/// second attempt is reported in the summary as FLAKY, so an intermittent failure never
+/// hides behind a green run.
 fn cargo_twice(project: &Project, args: &[&str], envs: &[(&str, &str)]) -> Result<Option<String>> {
     match cargo(project, args, envs) {
         Ok(()) => Ok(None),

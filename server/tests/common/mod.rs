@@ -55,6 +55,32 @@ pub fn backend() -> &'static str {
     }
 }
 
+/// Where skipped tests are listed, one `SKIPPED:` line each (set by `cargo xtask test`,
+/// which counts them in its summary).
+pub const SKIP_LOG_VAR: &str = "PATCHBAY_TEST_SKIP_LOG";
+
+/// Say loudly that `test` did not run here and why: on stderr past the test harness's
+/// output capture (so it shows in a plain `cargo test` run) and in the skip log.
+pub fn skip(test: &str, reason: &str) {
+    use std::io::Write;
+    let line = format!("SKIPPED: {test}: {reason}");
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    if let Some(path) = std::env::var_os(SKIP_LOG_VAR).filter(|p| !p.is_empty())
+        && let Ok(mut log) = std::fs::OpenOptions::new().create(true).append(true).open(path)
+    {
+        let _ = writeln!(log, "{line}");
+    }
+}
+
+/// For PostgreSQL-only tests: whether to run; on SQLite the test is reported as skipped.
+pub fn postgres_only(test: &str, why: &str) -> bool {
+    if backend() == "postgres" {
+        return true;
+    }
+    skip(test, &format!("PostgreSQL only ({why}); run with PATCHBAY_TEST_DATABASE=postgres"));
+    false
+}
+
 async fn fresh_database_url(dir: &tempfile::TempDir, postgres: bool) -> (String, Option<(String, String)>) {
     if postgres {
         let admin = std::env::var("PATCHBAY_TEST_POSTGRES_URL")
@@ -90,9 +116,10 @@ pub async fn spawn_app_on(postgres: bool, with_mail: bool, customize: impl FnOnc
     let dir = tempfile::tempdir().expect("temp dir");
     let (database_url, pg) = fresh_database_url(&dir, postgres).await;
     let mail = if with_mail { Some(MailSink::start().await) } else { None };
-    // Reserve a port so the public URL (links, CSRF origin) is right.
-    let port =
-        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+    // Bind first and keep the listener, so the public URL (links, CSRF origin) names the
+    // port the app serves on, and no other process can take it in between.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+    let port = listener.local_addr().expect("bound address").port();
     let mut cfg = Config {
         database_url: database_url.clone(),
         bind: format!("127.0.0.1:{port}"),
@@ -103,7 +130,7 @@ pub async fn spawn_app_on(postgres: bool, with_mail: bool, customize: impl FnOnc
         ..Config::default()
     };
     customize(&mut cfg, &format!("http://127.0.0.1:{port}"));
-    let app = Application::build(cfg, false).await.expect("build app");
+    let app = Application::build_on(listener, cfg, false).await.expect("build app");
     let state = app.state.clone();
     tokio::spawn(app.run_until_stopped());
     app::seed::seed_demo(&state.db, PASSWORD).await.expect("seed demo data");
@@ -435,6 +462,13 @@ pub async fn read_events(
     until: &str,
     secs: u64,
 ) -> Vec<(i64, String)> {
+    collect_events(open_events(c, path, last_event_id, secs).await, until, secs).await
+}
+
+/// Open an event stream. When this returns, the server has answered 200, and it answers
+/// only after subscribing to news and fixing where the stream starts: whatever is committed
+/// from now on reaches this stream. Wait for this instead of sleeping.
+pub async fn open_events(c: &Client, path: &str, last_event_id: Option<&str>, secs: u64) -> reqwest::Response {
     let mut req = c
         .http
         .get(format!("{}{path}", c.base))
@@ -443,12 +477,46 @@ pub async fn read_events(
     if let Some(id) = last_event_id {
         req = req.header("last-event-id", id);
     }
-    let mut res = req.send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    let res = req.send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+    res
+}
+
+/// Read an open event stream until `until` arrives, the stream ends, or `secs` pass;
+/// returns the (id, type) pairs seen.
+pub async fn collect_events(res: reqwest::Response, until: &str, secs: u64) -> Vec<(i64, String)> {
+    collect_events_to_end(res, until, secs).await.0
+}
+
+/// How reading an event stream stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The awaited event arrived.
+    Until,
+    /// The server ended the stream.
+    Closed,
+    /// The connection broke (e.g. the server process exited).
+    Broken,
+    /// The reader's deadline passed with the stream still open.
+    Deadline,
+}
+
+/// Like [`collect_events`], also saying how reading stopped.
+pub async fn collect_events_to_end(
+    mut res: reqwest::Response,
+    until: &str,
+    secs: u64,
+) -> (Vec<(i64, String)>, StreamEnd) {
     let mut buf = String::new();
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
-    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, res.chunk()).await {
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, res.chunk()).await {
+            Ok(Ok(Some(chunk))) => chunk,
+            Ok(Ok(None)) => return (out, StreamEnd::Closed),
+            Ok(Err(_)) => return (out, StreamEnd::Broken),
+            Err(_) => return (out, StreamEnd::Deadline),
+        };
         buf.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buf.find("\n\n") {
             let block: String = buf.drain(..end + 2).collect();
@@ -460,10 +528,9 @@ pub async fn read_events(
                 let done = t == until;
                 out.push((id, t));
                 if done {
-                    return out;
+                    return (out, StreamEnd::Until);
                 }
             }
         }
     }
-    out
 }

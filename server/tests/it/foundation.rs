@@ -1,9 +1,8 @@
 //! Foundation behaviour through the real HTTP stack: sign-in, roles, tenants,
 //! invitations over SMTP, the audit chain, suspension, sessions and CSRF.
 //! Runs on SQLite by default and on PostgreSQL with PATCHBAY_TEST_DATABASE=postgres.
-mod common;
 
-use common::*;
+use crate::common::*;
 use entity::{membership, tenant};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -97,14 +96,120 @@ async fn repeated_failures_are_throttled_per_account() {
 
 const SERVICE_MANAGERS: [&str; 3] = ["tenant_admin", "billing_admin", "operator"];
 
-/// Every server function refuses the roles it should, and anonymous callers.
+// Placeholders in the role table for rows made for each allowed caller, so that every
+// allowed call acts on something real and must succeed.
+/// An active service of the caller's own.
+const MY_SERVICE: &str = "<my active service>";
+/// Its number (termination asks for it).
+const MY_SERVICE_NUMBER: &str = "<my service's number>";
+/// A bandwidth it is sold at, other than its own.
+const MY_NEW_BANDWIDTH: &str = "<another bandwidth of my service>";
+/// A service of the caller's own waiting for the customer's step, and its leg.
+const MY_WAITING_SERVICE: &str = "<my waiting service>";
+const MY_WAITING_LEG: &str = "<my waiting leg>";
+
+/// Rows each service manager acts on in the role table: one active cross-connect and one
+/// AWS connection waiting for the customer to accept it.
+struct Mine {
+    service: String,
+    number: String,
+    new_bandwidth: String,
+    waiting_service: String,
+    waiting_leg: String,
+}
+
+/// An AWS Direct Connect in London from an Equinix port (waits for the customer's step).
+async fn aws_in_london(app: &TestApp) -> crate::provisioning::Conn {
+    crate::provisioning::Conn {
+        offering: offering(app, "cloud-dc").await,
+        a: endpoint(app, "equinix", "dc_port", "London", 1000).await,
+        b: endpoint(app, "aws", "cloud_onramp", "London", 1000).await,
+    }
+}
+
+async fn services_for_role_table(app: &TestApp) -> (Vec<(&'static str, Mine)>, String, String) {
+    use crate::provisioning::{customer, drain, legs_of, place, service_of};
+    let c = customer(app).await;
+    let read_order = place(&c, &crate::provisioning::cross_connect(app).await, "1000").await;
+    let mut orders = Vec::new();
+    for role in SERVICE_MANAGERS {
+        let active = place(&c, &crate::provisioning::cross_connect(app).await, "1000").await;
+        let waiting = place(&c, &aws_in_london(app).await, "1000").await;
+        orders.push((role, active, waiting));
+    }
+    drain(app).await;
+    let mut mine = Vec::new();
+    for (role, active, waiting) in orders {
+        let s = service_of(app, &active).await;
+        assert_eq!(s.status, "active", "fixture service for {role}");
+        let w = service_of(app, &waiting).await;
+        let leg = legs_of(app, &w.id).await.remove(0);
+        assert_eq!(leg.status, "awaiting_customer", "fixture waiting leg for {role}");
+        let d = c.call("services/get", &[("service_id", &s.id)]).await;
+        assert!(d.status.is_success(), "{} {}", d.status, d.body);
+        let other = d.body["bandwidth_options"]
+            .as_array()
+            .expect("bandwidth options")
+            .iter()
+            .filter_map(|v| v.as_i64())
+            .find(|b| *b != s.bandwidth_mbps)
+            .expect("another bandwidth is sold");
+        mine.push((
+            role,
+            Mine {
+                service: s.id,
+                number: s.number,
+                new_bandwidth: other.to_string(),
+                waiting_service: w.id,
+                waiting_leg: leg.id,
+            },
+        ));
+    }
+    let read_service = service_of(app, &read_order).await.id;
+    (mine, read_order, read_service)
+}
+
+/// Every server function refuses the roles it should, and anonymous callers; for the roles
+/// it allows, it succeeds (2xx) on real rows, so a server error cannot pass for "allowed".
 #[tokio::test]
 async fn server_functions_enforce_roles() {
-    let app = spawn_app().await;
+    let app = crate::provisioning::app().await;
     let acme = tenant_id(&app, "acme").await;
     let support = user_id(&app, "support@acme.example").await;
     let editions: Vec<entity::edition::Model> = entity::edition::Entity::find().all(&app.state.db).await.unwrap();
     let ed = editions[0].id.clone();
+    let (mine, read_order, read_service) = services_for_role_table(&app).await;
+    // An open invitation to revoke, and a member who can be removed.
+    let admin = app.login("tenant_admin@acme.example").await;
+    let r =
+        admin.call("team/invite", &[("tenant_id", &acme), ("email", "revoked@acme.example"), ("role", "member")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let invitation = entity::invitation::Entity::find()
+        .filter(entity::invitation::Column::Email.eq("revoked@acme.example"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("invitation")
+        .id;
+    let r =
+        admin.call("team/invite", &[("tenant_id", &acme), ("email", "leaver@acme.example"), ("role", "member")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let link = r.body["link"].as_str().expect("invitation link");
+    let token = &link[link.rfind('/').expect("token in link") + 1..];
+    let r = app
+        .client()
+        .call(
+            "accept_invitation",
+            &[
+                ("token", token),
+                ("display_name", "Leaver"),
+                ("password", "a-long-enough-password"),
+                ("password_confirm", "a-long-enough-password"),
+            ],
+        )
+        .await;
+    assert!(r.status.is_success() || r.status.is_redirection(), "{} {}", r.status, r.body);
+    let leaver = user_id(&app, "leaver@acme.example").await;
 
     // (endpoint, args, roles allowed besides platform admins)
     let cases: Vec<Case> = vec![
@@ -117,8 +222,8 @@ async fn server_functions_enforce_roles() {
             &["tenant_admin"],
         ),
         ("team/force_sign_out", vec![("tenant_id", &acme), ("user_id", &support)], &["tenant_admin"]),
-        ("team/revoke_invitation", vec![("tenant_id", &acme), ("invitation_id", "none")], &["tenant_admin"]),
-        ("team/remove", vec![("tenant_id", &acme), ("user_id", "none")], &["tenant_admin"]),
+        ("team/revoke_invitation", vec![("tenant_id", &acme), ("invitation_id", &invitation)], &["tenant_admin"]),
+        ("team/remove", vec![("tenant_id", &acme), ("user_id", &leaver)], &["tenant_admin"]),
         ("tenants/list", vec![], &[]),
         ("tenants/get", vec![("tenant_id", &acme)], &[]),
         ("editions/list", vec![], &[]),
@@ -132,13 +237,21 @@ async fn server_functions_enforce_roles() {
         ("home/portal", vec![], &ROLES),
         ("home/studio", vec![], &["tenant_admin", "operator", "member", "auditor", "support"]),
         ("services/list", vec![("status", ""), ("q", "")], &ROLES),
-        ("services/get", vec![("service_id", "none")], &ROLES),
-        ("services/for_order", vec![("order_id", "none")], &ROLES),
-        ("services/change_bandwidth", vec![("service_id", "none"), ("bandwidth_mbps", "100")], &SERVICE_MANAGERS),
-        ("services/suspend", vec![("service_id", "none")], &SERVICE_MANAGERS),
-        ("services/resume", vec![("service_id", "none")], &SERVICE_MANAGERS),
-        ("services/terminate", vec![("service_id", "none"), ("confirm", "none")], &SERVICE_MANAGERS),
-        ("services/customer_step", vec![("service_id", "none"), ("leg_id", "none")], &SERVICE_MANAGERS),
+        ("services/get", vec![("service_id", &read_service)], &ROLES),
+        ("services/for_order", vec![("order_id", &read_order)], &ROLES),
+        (
+            "services/change_bandwidth",
+            vec![("service_id", MY_SERVICE), ("bandwidth_mbps", MY_NEW_BANDWIDTH)],
+            &SERVICE_MANAGERS,
+        ),
+        ("services/suspend", vec![("service_id", MY_SERVICE)], &SERVICE_MANAGERS),
+        ("services/resume", vec![("service_id", MY_SERVICE)], &SERVICE_MANAGERS),
+        ("services/terminate", vec![("service_id", MY_SERVICE), ("confirm", MY_SERVICE_NUMBER)], &SERVICE_MANAGERS),
+        (
+            "services/customer_step",
+            vec![("service_id", MY_WAITING_SERVICE), ("leg_id", MY_WAITING_LEG)],
+            &SERVICE_MANAGERS,
+        ),
         ("jobs/list", vec![("status", ""), ("kind", "")], &[]),
         ("jobs/retry", vec![("job_id", "none")], &[]),
         ("jobs/cancel", vec![("job_id", "none"), ("reason", "test")], &[]),
@@ -171,15 +284,44 @@ async fn server_functions_enforce_roles() {
     }
     for role in ROLES {
         let c = app.login(&format!("{role}@acme.example")).await;
+        let own = mine.iter().find(|(r, _)| *r == role).map(|(_, m)| m);
         for (endpoint, args, allowed) in &cases {
-            let r = c.call(endpoint, args).await;
+            // The caller's own rows in place of the placeholders (callers without any are refused first).
+            let args: Vec<(&str, &str)> = args
+                .iter()
+                .map(|&(k, v)| {
+                    let v = match (v, own) {
+                        (MY_SERVICE, Some(m)) => m.service.as_str(),
+                        (MY_SERVICE_NUMBER, Some(m)) => m.number.as_str(),
+                        (MY_NEW_BANDWIDTH, Some(m)) => m.new_bandwidth.as_str(),
+                        (MY_WAITING_SERVICE, Some(m)) => m.waiting_service.as_str(),
+                        (MY_WAITING_LEG, Some(m)) => m.waiting_leg.as_str(),
+                        _ => v,
+                    };
+                    (k, v)
+                })
+                .collect();
+            let r = c.call(endpoint, &args).await;
             if allowed.contains(&role) {
-                assert_ne!(r.status, StatusCode::FORBIDDEN, "{role} should be allowed {endpoint}: {}", r.body);
-                assert_ne!(r.status, StatusCode::UNAUTHORIZED, "{role} {endpoint}");
+                assert!(r.status.is_success(), "{role} should succeed at {endpoint}: {} {}", r.status, r.body);
+                // Let the work an allowed change queued finish, so the next change finds none running.
+                crate::provisioning::drain(&app).await;
             } else {
                 assert_eq!(r.status, StatusCode::FORBIDDEN, "{role} must be refused {endpoint}: {}", r.body);
             }
         }
+    }
+    // The allowed service changes happened.
+    for (role, m) in &mine {
+        let s = entity::service::Entity::find_by_id(m.service.clone()).one(&app.state.db).await.unwrap().unwrap();
+        assert_eq!(
+            (s.status.as_str(), s.bandwidth_mbps.to_string()),
+            ("terminated", m.new_bandwidth.clone()),
+            "{role}'s service"
+        );
+        let w =
+            entity::service::Entity::find_by_id(m.waiting_service.clone()).one(&app.state.db).await.unwrap().unwrap();
+        assert_eq!(w.status, "active", "{role}'s accepted connection");
     }
     // The platform admin may read everything.
     let admin = app.login("admin@patchbay.example").await;
@@ -241,7 +383,10 @@ async fn other_tenants_are_out_of_reach() {
     assert!(open.revoked_at.is_none());
     // Globex's audit view holds no Acme events.
     let page = globex_admin.call("audit/list", &[]).await;
-    for row in page.body["rows"].as_array().unwrap() {
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let rows = page.body["rows"].as_array().expect("audit rows");
+    assert!(!rows.is_empty(), "globex has audit events of its own (its admin signed in): {}", page.body);
+    for row in rows {
         assert_eq!(row["tenant_id"], serde_json::json!(globex), "{row}");
     }
 }

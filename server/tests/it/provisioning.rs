@@ -2,19 +2,18 @@
 //! their lifecycles and failure injection, the MEF partner adapter against a partner
 //! server started here, composite rollback, service changes, the manual-intervention
 //! queue, live events with replay, and tenant and role checks.
-mod common;
 
 use std::sync::{Arc, Mutex};
 
+use crate::common::*;
 use app::provisioning::jobs;
-use common::*;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 /// Provisioning settings that keep tests quick: no polling pause, short provider timeout.
 /// Retries back off for a minute, so a test decides when the next attempt runs (`drain_all`).
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     spawn_app_custom(false, |cfg, _| {
         cfg.provision_poll_ms = 0;
         cfg.job_backoff_base_ms = 60_000;
@@ -24,7 +23,7 @@ async fn app() -> TestApp {
     .await
 }
 
-async fn drain(app: &TestApp) -> Vec<jobs::Ran> {
+pub(crate) async fn drain(app: &TestApp) -> Vec<jobs::Ran> {
     jobs::drain(&app.state, "test-worker", 1000).await.expect("run jobs")
 }
 
@@ -39,19 +38,19 @@ async fn drain_all(app: &TestApp) -> Vec<jobs::Ran> {
     drain(app).await
 }
 
-struct Conn {
-    offering: String,
-    a: String,
-    b: String,
+pub(crate) struct Conn {
+    pub offering: String,
+    pub a: String,
+    pub b: String,
 }
 
-async fn cross_connect(app: &TestApp) -> Conn {
+pub(crate) async fn cross_connect(app: &TestApp) -> Conn {
     let (offering, a, b) = server::fixtures::cross_connect_ports(&app.state.db, 1000).await.unwrap();
     Conn { offering, a, b }
 }
 
 /// Acme without an approval threshold, and its billing admin signed in.
-async fn customer(app: &TestApp) -> Client {
+pub(crate) async fn customer(app: &TestApp) -> Client {
     let admin = app.login("tenant_admin@acme.example").await;
     let r = admin.call("orders/set_policy", &[("threshold", ""), ("currency", "EUR")]).await;
     assert!(r.status.is_success(), "{} {}", r.status, r.body);
@@ -59,7 +58,7 @@ async fn customer(app: &TestApp) -> Client {
 }
 
 /// Quote and order a connection; the order is approved and queued.
-async fn place(c: &Client, conn: &Conn, mbps: &str) -> String {
+pub(crate) async fn place(c: &Client, conn: &Conn, mbps: &str) -> String {
     let q = c
         .call(
             "quotes/create",
@@ -90,7 +89,7 @@ async fn order_of(app: &TestApp, id: &str) -> entity::order::Model {
     entity::order::Entity::find_by_id(id.to_string()).one(&app.state.db).await.unwrap().unwrap()
 }
 
-async fn service_of(app: &TestApp, order_id: &str) -> entity::service::Model {
+pub(crate) async fn service_of(app: &TestApp, order_id: &str) -> entity::service::Model {
     entity::service::Entity::find()
         .filter(entity::service::Column::OrderId.eq(order_id))
         .one(&app.state.db)
@@ -99,7 +98,7 @@ async fn service_of(app: &TestApp, order_id: &str) -> entity::service::Model {
         .expect("service exists")
 }
 
-async fn legs_of(app: &TestApp, service_id: &str) -> Vec<entity::service_leg::Model> {
+pub(crate) async fn legs_of(app: &TestApp, service_id: &str) -> Vec<entity::service_leg::Model> {
     entity::service_leg::Entity::find()
         .filter(entity::service_leg::Column::ServiceId.eq(service_id))
         .order_by_asc(entity::service_leg::Column::Seq)
@@ -648,12 +647,8 @@ async fn order_pages_stream_live_events_and_replay_what_a_client_missed() {
     let order_id = place(&c, &conn, "1000").await;
     let path = format!("/events/orders/{order_id}?since=0");
     // Provision while a client listens.
-    let reader = {
-        let c2 = Client { http: c.http.clone(), base: c.base.clone() };
-        let path = path.clone();
-        tokio::spawn(async move { read_events(&c2, &path, None, "billing.metering.started", 10).await })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stream = open_events(&c, &path, None, 10).await;
+    let reader = tokio::spawn(collect_events(stream, "billing.metering.started", 10));
     drain(&app).await;
     let seen = reader.await.unwrap();
     let types: Vec<&str> = seen.iter().map(|(_, t)| t.as_str()).collect();
@@ -748,13 +743,23 @@ async fn a_lease_that_expires_hands_the_job_to_another_worker_without_ordering_t
     let conn = cross_connect(&app).await;
     let order_id = place(&c, &conn, "1000").await;
     // Worker A claims the job and "dies" (never renews, never settles).
-    let claimed = jobs::claim(&app.state.db, "worker-a", std::time::Duration::from_millis(300)).await.unwrap().unwrap();
+    // A long lease, so that only the test decides when it runs out, however loaded the machine.
+    let claimed = jobs::claim(&app.state.db, "worker-a", std::time::Duration::from_secs(60)).await.unwrap().unwrap();
     assert_eq!(claimed.resource_id.as_deref(), Some(order_id.as_str()));
     assert!(
         jobs::claim(&app.state.db, "worker-b", std::time::Duration::from_millis(300)).await.unwrap().is_none(),
         "leased"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // Worker A's lease runs out (set in the past rather than waited for).
+    entity::job::Entity::update_many()
+        .col_expr(
+            entity::job::Column::LeaseExpiresAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .filter(entity::job::Column::Id.eq(&claimed.id))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
     let ran = jobs::drain(&app.state, "worker-b", 100).await.unwrap();
     assert!(!ran.is_empty());
     assert_eq!(order_of(&app, &order_id).await.status, "active");

@@ -2,9 +2,8 @@
 //! middle of provisioning, and (on PostgreSQL) two replicas working through 500 orders
 //! while a third, without workers, streams live events it can only have heard through
 //! LISTEN/NOTIFY.
-mod common;
 
-use common::*;
+use crate::common::*;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 async fn database() -> TestApp {
@@ -80,10 +79,18 @@ async fn a_replica_killed_mid_provisioning_is_recovered_by_the_next_without_orde
     let ids = queue(&app, 6).await;
     let env = [("PATCHBAY_JOB_LEASE_MS", "1500")];
     let mut first = Replica::start(&app.database_url, 3, &env).await;
-    // Wait until the provider has been called and provisioning is under way, then SIGKILL.
-    let started =
-        eventually(60, || async { entity::sandbox_resource::Entity::find().count(&app.state.db).await.unwrap() >= 1 })
-            .await;
+    // Wait until the provider has executed a provision and provisioning is under way, then
+    // SIGKILL. (Waiting for the resource row instead could kill the replica between the
+    // sandbox's resource insert and its call-log insert, which are two writes.)
+    let started = eventually(60, || async {
+        entity::sandbox_call::Entity::find()
+            .filter(entity::sandbox_call::Column::Outcome.eq("executed"))
+            .count(&app.state.db)
+            .await
+            .unwrap()
+            >= 1
+    })
+    .await;
     assert!(started, "provisioning never started; see {}", first.log.display());
     first.kill();
     let done_at_kill = active_orders(&app, &ids).await;
@@ -113,8 +120,10 @@ async fn a_replica_killed_mid_provisioning_is_recovered_by_the_next_without_orde
 
 #[tokio::test]
 async fn two_replicas_share_500_orders_and_a_third_streams_their_events() {
-    if backend() != "postgres" {
-        eprintln!("skipped: replicas share PostgreSQL (set PATCHBAY_TEST_DATABASE=postgres)");
+    if !postgres_only(
+        "replicas::two_replicas_share_500_orders_and_a_third_streams_their_events",
+        "LISTEN/NOTIFY between replicas",
+    ) {
         return;
     }
     let app = database().await;
@@ -126,13 +135,9 @@ async fn two_replicas_share_500_orders_and_a_third_streams_their_events() {
     assert!(r.status.is_success(), "{}", r.body);
     let ids = queue(&app, 500).await;
     let watched = ids[ids.len() - 1].clone();
-    let reader = {
-        let c = client_for(&web.base);
-        let _ = c.call("login", &[("email", "billing_admin@acme.example"), ("password", PASSWORD)]).await;
-        let path = format!("/events/orders/{watched}");
-        tokio::spawn(async move { read_events(&c, &path, None, "billing.metering.started", 180).await })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Subscribed once the stream answers: everything the workers commit from here reaches it.
+    let stream = open_events(&c, &format!("/events/orders/{watched}"), None, 180).await;
+    let reader = tokio::spawn(collect_events(stream, "billing.metering.started", 180));
 
     let env = [("PATCHBAY_JOB_LEASE_MS", "10000")];
     let a = Replica::start(&app.database_url, 4, &env).await;
@@ -158,10 +163,11 @@ async fn open_event_streams_do_not_hold_up_a_graceful_shutdown() {
     let c = replica.client();
     let r = c.call("login", &[("email", "billing_admin@acme.example"), ("password", PASSWORD)]).await;
     assert!(r.status.is_success(), "{}", r.body);
-    let path = format!("/events/orders/{}", ids[0]);
-    let reader = tokio::spawn(async move { read_events(&c, &path, None, "never", 60).await });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The stream is open at the server once it answers.
+    let stream = open_events(&c, &format!("/events/orders/{}", ids[0]), None, 60).await;
+    let reader = tokio::spawn(collect_events_to_end(stream, "never", 60));
     assert!(replica.terminate(30).await, "SIGTERM did not stop the server; see {}", replica.log.display());
-    // The stream ended with the server rather than at the reader's deadline.
-    assert!(reader.await.is_ok());
+    // The server closed the stream on shutdown, rather than the reader giving up at its deadline.
+    let (_, end) = reader.await.expect("reader task");
+    assert_eq!(end, StreamEnd::Closed, "see {}", replica.log.display());
 }

@@ -1,9 +1,8 @@
 //! Catalog, quotes and orders through the HTTP stack: pricing and serviceability,
 //! quote → order → approval with separation of duties, rejection and cancellation,
 //! effective-dated prices, expiry, edition quotas and tenant isolation.
-mod common;
 
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 

@@ -1,10 +1,9 @@
 //! OpenID Connect single sign-on against a real provider (npm `oidc-provider`,
 //! started by the tests): sign-in with role mapping and just-in-time
 //! provisioning, every rejection leaving no session, and secret handling.
-mod common;
 
-use common::idp::{CLIENT_ID, CLIENT_SECRET, Idp, sign_in_at_idp};
-use common::*;
+use crate::common::idp::{CLIENT_ID, CLIENT_SECRET, Idp, sign_in_at_idp};
+use crate::common::*;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
@@ -247,8 +246,8 @@ async fn forged_expired_and_misaddressed_tokens_are_rejected() {
         role_map: Default::default(),
         default_role: app::auth::permissions::Role::Member,
     };
-    let idp_key = include_bytes!("../../end2end/oidc/test-signing-key.pem");
-    let rogue_key = include_bytes!("../../end2end/oidc/rogue-signing-key.pem");
+    let idp_key = include_bytes!("../../../end2end/oidc/test-signing-key.pem");
+    let rogue_key = include_bytes!("../../../end2end/oidc/rogue-signing-key.pem");
     let now = chrono::Utc::now().timestamp();
     let claims = |aud: &str, exp: i64| serde_json::json!({"iss": idp.issuer, "sub": "alice", "aud": aud, "iat": now, "exp": exp, "nonce": "n-1", "email": "alice@acme.example"});
     // A token signed with the IdP's key and addressed to us verifies (the test's own sanity check).
