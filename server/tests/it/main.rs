@@ -6,9 +6,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod editions;
 mod foundation;
+mod list_pages;
 mod orders;
 mod pages_under_load;
 mod provisioning;
 mod replicas;
+mod scoping;
 mod sso;

@@ -1,8 +1,8 @@
 //! Editions are enforced on the server and explained in the UI, and quotas are consumed
 //! inside the transaction that checks them.
-mod common;
 
-use common::*;
+
+use crate::common::*;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 

@@ -2,13 +2,13 @@
 //! (checked against the migrated schema, so a new table cannot be forgotten), and a
 //! tenant's scope reads, updates and deletes none of another tenant's rows, nor the
 //! platform's; the platform's scope touches no tenant's rows.
-mod common;
+
 
 use std::collections::BTreeSet;
 
 use app::core::scope::{OWNED_TABLES, Owner, Scope, table_name_of};
 use chrono::{Duration, Utc};
-use common::*;
+use crate::common::*;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
     Statement, TransactionTrait,

@@ -1,11 +1,11 @@
 //! List pages page in the database: the queries one page runs do not grow with the
 //! number of rows, cursors walk every row exactly once, and filters stay in the URL.
-mod common;
+
 
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 
 /// Statements the server ran to answer one GET (the fewest of three tries, so a stray
