@@ -7,6 +7,8 @@ pub mod catalog;
 pub mod components;
 pub mod error;
 pub mod home;
+pub mod jobs;
+pub mod machine;
 pub mod orders;
 pub mod provisioning;
 pub mod sso;
@@ -23,6 +25,8 @@ pub mod mail;
 pub mod seed;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod workers;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

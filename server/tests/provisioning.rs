@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use app::provisioning::jobs;
+use app::jobs::{self, JobPayload, JobStatus};
 use common::*;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -25,7 +25,7 @@ async fn app() -> TestApp {
 }
 
 async fn drain(app: &TestApp) -> Vec<jobs::Ran> {
-    jobs::drain(&app.state, "test-worker", 1000).await.expect("run jobs")
+    app::workers::drain(&app.state, "test-worker", 1000).await.expect("run jobs")
 }
 
 /// Make every queued job due and run until nothing is due.
@@ -304,8 +304,8 @@ async fn transient_errors_are_retried_with_backoff_and_exhausted_retries_reach_a
     set_adapter(&app, &key, &[("transient_pct", "100")]).await;
     let order_id = place(&c, &conn, "1000").await;
     let ran = drain(&app).await;
-    let provision = ran.iter().find(|r| r.kind == jobs::PROVISION_ORDER).unwrap();
-    assert_eq!(provision.status, "queued", "{ran:?}");
+    let provision = ran.iter().find(|r| r.kind == app::orders::ssr::ProvisionOrder::KIND).unwrap();
+    assert_eq!(provision.status, JobStatus::Queued, "{ran:?}");
     assert!(provision.error.as_deref().unwrap().contains("503"), "{ran:?}");
     let job = jobs::active_for(&app.state.db, &order_id).await.unwrap().unwrap();
     assert_eq!(job.attempts, 1);
@@ -755,7 +755,7 @@ async fn a_lease_that_expires_hands_the_job_to_another_worker_without_ordering_t
         "leased"
     );
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let ran = jobs::drain(&app.state, "worker-b", 100).await.unwrap();
+    let ran = app::workers::drain(&app.state, "worker-b", 100).await.unwrap();
     assert!(!ran.is_empty());
     assert_eq!(order_of(&app, &order_id).await.status, "active");
     // Worker A's late answer is refused: it no longer holds the lease.

@@ -18,6 +18,7 @@ use crate::auth::ssr::{Ctx, new_id};
 use crate::catalog::money::{format as money, minor_digits};
 use crate::catalog::ssr::{load_endpoint, offering_facts, quote_row, tenant_quote};
 use crate::error::{AppError, FieldErrors};
+use crate::jobs::{self, JobPayload};
 
 /// Move an order to `to`, recording history, audit and outbox. Refuses illegal moves.
 pub async fn transition(
@@ -95,6 +96,30 @@ pub async fn transition(
         .await?;
     }
     Ok(())
+}
+
+/// The job an order queues for provisioning (the provisioning domain handles it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProvisionOrder {
+    pub order_id: String,
+}
+
+impl JobPayload for ProvisionOrder {
+    const KIND: &'static str = "provision_order";
+    const MAX_ATTEMPTS: i32 = 6;
+}
+
+/// Queue provisioning for an order that has just become `queued` (in the caller's transaction).
+pub async fn enqueue_provisioning(txn: &DatabaseTransaction, o: &order::Model) -> Result<entity::job::Model, AppError> {
+    jobs::enqueue(
+        txn,
+        &ProvisionOrder { order_id: o.id.clone() },
+        Some(&o.tenant_id),
+        Some(&o.id),
+        &format!("provision:{}", o.id),
+        Utc::now(),
+    )
+    .await
 }
 
 /// Parse a decimal amount ("5000", "1,234.50") into minor units of `currency`.
@@ -245,7 +270,7 @@ pub async fn place(
             )
             .await?;
             transition(&txn, &mut o, Status::Queued, &Actor::system("approval-policy"), None).await?;
-            crate::provisioning::engine::enqueue_provisioning(&txn, &o).await?;
+            enqueue_provisioning(&txn, &o).await?;
         }
     }
     txn.commit().await?;
@@ -294,7 +319,7 @@ pub async fn approve(ctx: &Ctx, id: &str) -> Result<(), AppError> {
     o = am.update(&txn).await?;
     transition(&txn, &mut o, Status::Approved, &ctx.actor(), None).await?;
     transition(&txn, &mut o, Status::Queued, &Actor::system("approval-policy"), None).await?;
-    crate::provisioning::engine::enqueue_provisioning(&txn, &o).await?;
+    enqueue_provisioning(&txn, &o).await?;
     txn.commit().await?;
     Ok(())
 }

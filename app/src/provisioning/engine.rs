@@ -19,12 +19,12 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 
 use super::adapters::{self, AdapterError, Intent, Phase, Progress, ProviderAdapter};
-use super::jobs::{self, PROVISION_ORDER, SERVICE_ACTION, Step};
 use crate::audit::ssr::{Actor, NewEvent, record};
 use crate::auth::ssr::new_id;
 use crate::error::AppError;
 use crate::orders::machine::Status;
-use crate::orders::ssr::transition;
+use crate::jobs::{self, JobHandler, JobPayload, Step};
+use crate::orders::ssr::{ProvisionOrder, transition};
 use crate::state::AppState;
 
 /// How long to wait before looking again at a leg that waits for the customer
@@ -33,20 +33,6 @@ const CUSTOMER_WAIT: Duration = Duration::from_secs(60);
 
 fn system() -> Actor {
     Actor::system("provisioning")
-}
-
-/// Queue provisioning for an order that has just become `queued` (in the caller's transaction).
-pub async fn enqueue_provisioning(txn: &DatabaseTransaction, o: &order::Model) -> Result<job::Model, AppError> {
-    jobs::enqueue(
-        txn,
-        PROVISION_ORDER,
-        Some(&o.tenant_id),
-        Some(&o.id),
-        json!({ "order_id": o.id }),
-        &format!("provision:{}", o.id),
-        Utc::now(),
-    )
-    .await
 }
 
 /// An event for webhooks and live streams, in the caller's transaction.
@@ -93,34 +79,65 @@ pub async fn note(
     Ok(())
 }
 
-fn payload_str(j: &job::Model, key: &str) -> Result<String, AppError> {
-    let v: Value = serde_json::from_str(&j.payload).map_err(|e| AppError::internal("job payload", e))?;
-    v.get(key)
-        .and_then(|x| x.as_str())
-        .map(Into::into)
-        .ok_or_else(|| AppError::Conflict(format!("The job's payload has no {key}.")))
+/// Provisions an order: the handler of [`ProvisionOrder`] jobs.
+pub struct ProvisionOrderHandler;
+
+#[async_trait::async_trait]
+impl JobHandler for ProvisionOrderHandler {
+    fn kind(&self) -> &'static str {
+        ProvisionOrder::KIND
+    }
+
+    async fn step(&self, state: &AppState, j: &job::Model) -> Result<Step, AppError> {
+        let order_id = jobs::payload::<ProvisionOrder>(j)?.order_id;
+        match provision_step(state, j, &order_id).await {
+            // Someone else moved the order meanwhile (a customer cancelled it, an operator
+            // failed it): if it no longer needs provisioning, the job is done.
+            Err(AppError::Conflict(m)) => {
+                let o = order::Entity::find_by_id(order_id).one(&state.db).await?.ok_or(AppError::NotFound)?;
+                match Status::parse(&o.status) {
+                    Some(Status::Queued | Status::Provisioning) => Err(AppError::Conflict(m)),
+                    _ => Ok(Step::Done),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn on_failed(
+        &self,
+        txn: &DatabaseTransaction,
+        j: &job::Model,
+        error: &str,
+    ) -> Result<Option<String>, AppError> {
+        let oid = jobs::payload::<ProvisionOrder>(j)?.order_id;
+        let svc = service_of_order(txn, &oid).await?;
+        open_intervention(txn, j, &oid, svc.as_ref(), error).await
+    }
 }
 
-/// Run one step of a job.
-pub async fn step(state: &AppState, j: &job::Model) -> Result<Step, AppError> {
-    match j.kind.as_str() {
-        PROVISION_ORDER => {
-            let order_id = payload_str(j, "order_id")?;
-            match provision_step(state, &order_id).await {
-                // Someone else moved the order meanwhile (a customer cancelled it, an operator
-                // failed it): if it no longer needs provisioning, the job is done.
-                Err(AppError::Conflict(m)) => {
-                    let o = order::Entity::find_by_id(order_id).one(&state.db).await?.ok_or(AppError::NotFound)?;
-                    match Status::parse(&o.status) {
-                        Some(Status::Queued | Status::Provisioning) => Err(AppError::Conflict(m)),
-                        _ => Ok(Step::Done),
-                    }
-                }
-                other => other,
-            }
-        }
-        SERVICE_ACTION => action_step(state, j).await,
-        other => Ok(Step::Fail(format!("No worker handles jobs of kind `{other}`."))),
+/// Changes an active service: the handler of [`ServiceAction`] jobs.
+pub struct ServiceActionHandler;
+
+#[async_trait::async_trait]
+impl JobHandler for ServiceActionHandler {
+    fn kind(&self) -> &'static str {
+        ServiceAction::KIND
+    }
+
+    async fn step(&self, state: &AppState, j: &job::Model) -> Result<Step, AppError> {
+        action_step(state, j).await
+    }
+
+    async fn on_failed(
+        &self,
+        txn: &DatabaseTransaction,
+        j: &job::Model,
+        error: &str,
+    ) -> Result<Option<String>, AppError> {
+        let sid = jobs::payload::<ServiceAction>(j)?.service_id;
+        let svc = service::Entity::find_by_id(sid).one(txn).await?.ok_or(AppError::NotFound)?;
+        open_intervention(txn, j, &svc.order_id.clone(), Some(&svc), error).await
     }
 }
 
@@ -136,7 +153,7 @@ pub async fn service_of_order(conn: &impl ConnectionTrait, order_id: &str) -> Re
     Ok(service::Entity::find().filter(service::Column::OrderId.eq(order_id)).one(conn).await?)
 }
 
-async fn provision_step(state: &AppState, order_id: &str) -> Result<Step, AppError> {
+async fn provision_step(state: &AppState, j: &job::Model, order_id: &str) -> Result<Step, AppError> {
     let o = order::Entity::find_by_id(order_id.to_string()).one(&state.db).await?.ok_or(AppError::NotFound)?;
     match Status::parse(&o.status) {
         Some(Status::Queued | Status::Provisioning) => {}
@@ -583,26 +600,20 @@ async fn activate(state: &AppState, mut o: order::Model, svc: service::Model) ->
 
 /// A job failed for good: open a manual intervention (in the caller's transaction, the one
 /// that marks the job failed). Returns the tenant to wake once committed.
-pub async fn on_failed(txn: &DatabaseTransaction, j: &job::Model, error: &str) -> Result<Option<String>, AppError> {
-    let (order_id, svc) = match j.kind.as_str() {
-        PROVISION_ORDER => {
-            let oid = payload_str(j, "order_id")?;
-            let svc = service_of_order(txn, &oid).await?;
-            (oid, svc)
-        }
-        SERVICE_ACTION => {
-            let sid = payload_str(j, "service_id")?;
-            let svc = service::Entity::find_by_id(sid).one(txn).await?.ok_or(AppError::NotFound)?;
-            (svc.order_id.clone(), Some(svc))
-        }
-        _ => return Ok(None),
-    };
+async fn open_intervention(
+    txn: &DatabaseTransaction,
+    j: &job::Model,
+    order_id: &str,
+    svc: Option<&service::Model>,
+    error: &str,
+) -> Result<Option<String>, AppError> {
+    let order_id = order_id.to_string();
     let Some(tenant_id) = j.tenant_id.clone() else { return Ok(None) };
     intervention::ActiveModel {
         id: Set(new_id()),
         tenant_id: Set(tenant_id.clone()),
         order_id: Set(order_id.clone()),
-        service_id: Set(svc.as_ref().map(|s| s.id.clone())),
+        service_id: Set(svc.map(|s| s.id.clone())),
         job_id: Set(j.id.clone()),
         job_kind: Set(j.kind.clone()),
         error: Set(error.into()),
@@ -615,7 +626,7 @@ pub async fn on_failed(txn: &DatabaseTransaction, j: &job::Model, error: &str) -
     }
     .insert(txn)
     .await?;
-    if let Some(svc) = &svc {
+    if let Some(svc) = svc {
         note(txn, svc, "intervention", "Our operations team has been asked to look at this.", "provisioning").await?;
         emit(
             txn,
@@ -644,7 +655,8 @@ pub async fn on_failed(txn: &DatabaseTransaction, j: &job::Model, error: &str) -
 // ----- changes to active services -----------------------------------------------------------
 
 /// The action a `service_action` job performs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     Modify,
     Suspend,
@@ -666,15 +678,21 @@ impl Action {
     }
 }
 
-/// The action a `service_action` job carries.
-pub fn job_action(j: &job::Model) -> Option<Action> {
-    payload_str(j, "action").ok().as_deref().and_then(Action::parse)
+/// A change to an active service, run as a job.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ServiceAction {
+    pub service_id: String,
+    pub action: Action,
+}
+
+impl JobPayload for ServiceAction {
+    const KIND: &'static str = "service_action";
+    const MAX_ATTEMPTS: i32 = 5;
 }
 
 async fn action_step(state: &AppState, j: &job::Model) -> Result<Step, AppError> {
-    let sid = payload_str(j, "service_id")?;
-    let action = job_action(j).ok_or_else(|| AppError::Conflict("Unknown service action.".into()))?;
-    let svc = service::Entity::find_by_id(sid).one(&state.db).await?.ok_or(AppError::NotFound)?;
+    let ServiceAction { service_id, action } = jobs::payload(j)?;
+    let svc = service::Entity::find_by_id(service_id).one(&state.db).await?.ok_or(AppError::NotFound)?;
     // Already done (a worker finished the change, then stopped before settling the job).
     let done = match action {
         Action::Modify => svc.pending_bandwidth_mbps.is_none(),

@@ -8,8 +8,6 @@ pub mod adapters;
 pub mod console;
 #[cfg(feature = "ssr")]
 pub mod engine;
-#[cfg(feature = "ssr")]
-pub mod jobs;
 pub mod live;
 pub mod pages;
 #[cfg(feature = "ssr")]

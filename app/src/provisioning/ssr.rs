@@ -14,8 +14,9 @@ use sea_orm::{
 };
 use serde_json::{Map, Value, json};
 
-use super::engine::{self, Action};
-use super::jobs::{self, SERVICE_ACTION};
+use super::engine::{self, Action, ServiceAction};
+use crate::jobs::{self, JobPayload};
+use crate::orders::ssr::ProvisionOrder;
 use super::*;
 use crate::audit::ssr::{NewEvent, record};
 use crate::auth::ssr::{Ctx, new_id};
@@ -23,6 +24,9 @@ use crate::catalog::service::mbps_label;
 use crate::catalog::ssr::load_endpoint;
 use crate::error::FieldErrors;
 use crate::orders::machine::Status;
+
+const PROVISION_ORDER: &str = ProvisionOrder::KIND;
+const SERVICE_ACTION: &str = ServiceAction::KIND;
 
 fn when(t: chrono::DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
@@ -231,14 +235,13 @@ async fn service_detail(ctx: &Ctx, s: service::Model) -> Result<ServiceDetail, A
         .collect();
     let options = bandwidth_options(db, &s).await?;
     let in_progress = match jobs::active_for(db, &s.id).await? {
-        Some(j) if j.kind == SERVICE_ACTION => Some(match engine::job_action(&j) {
-            Some(Action::Modify) => {
+        Some(j) if j.kind == SERVICE_ACTION => Some(match jobs::payload::<ServiceAction>(&j)?.action {
+            Action::Modify => {
                 format!("Changing bandwidth to {}.", s.pending_bandwidth_mbps.map(mbps_label).unwrap_or_default())
             }
-            Some(Action::Suspend) => "Suspending.".into(),
-            Some(Action::Resume) => "Resuming.".into(),
-            Some(Action::Terminate) => "Terminating.".into(),
-            None => "A change is in progress.".into(),
+            Action::Suspend => "Suspending.".into(),
+            Action::Resume => "Resuming.".into(),
+            Action::Terminate => "Terminating.".into(),
         }),
         _ => None,
     };
@@ -313,10 +316,9 @@ async fn request_action(ctx: &Ctx, s: service::Model, action: Action, mbps: Opti
     let op = new_id();
     let j = jobs::enqueue(
         &txn,
-        SERVICE_ACTION,
+        &ServiceAction { service_id: s.id.clone(), action },
         Some(&s.tenant_id),
         Some(&s.id),
-        json!({"service_id": s.id, "action": action.as_str()}),
         &format!("service:{}:{}:{op}", s.id, action.as_str()),
         Utc::now(),
     )
@@ -457,7 +459,7 @@ pub async fn list_jobs(ctx: &Ctx, status: Option<String>, kind: Option<String>) 
     let mut out = Vec::new();
     for j in rows {
         let (resource, link) = match (&j.kind[..], &j.resource_id) {
-            (jobs::PROVISION_ORDER, Some(id)) => (
+            (PROVISION_ORDER, Some(id)) => (
                 order::Entity::find_by_id(id.clone()).one(ctx.db()).await?.map(|o| o.number).unwrap_or_default(),
                 Some(format!("/portal/orders/{id}")),
             ),
@@ -468,9 +470,9 @@ pub async fn list_jobs(ctx: &Ctx, status: Option<String>, kind: Option<String>) 
             _ => (String::new(), None),
         };
         out.push(JobRow {
-            kind: match engine::job_action(&j) {
-                Some(a) => format!("{} ({})", j.kind, a.as_str()),
-                None => j.kind.clone(),
+            kind: match j.kind.as_str() {
+                SERVICE_ACTION => format!("{} ({})", j.kind, jobs::payload::<ServiceAction>(&j)?.action.as_str()),
+                _ => j.kind.clone(),
             },
             tenant: j.tenant_id.as_ref().and_then(|t| names.get(t).cloned()).unwrap_or_else(|| "platform".into()),
             resource,
@@ -539,7 +541,7 @@ pub async fn retry_job(ctx: &Ctx, id: &str) -> Result<(), AppError> {
 
 /// Legs that failed get another go when their job is retried.
 async fn reset_failed_legs(conn: &impl ConnectionTrait, j: &job::Model) -> Result<(), AppError> {
-    if j.kind != jobs::PROVISION_ORDER {
+    if j.kind != PROVISION_ORDER {
         return Ok(());
     }
     let Some(oid) = &j.resource_id else { return Ok(()) };
@@ -574,7 +576,7 @@ pub async fn cancel_job(ctx: &Ctx, id: &str, reason: &str) -> Result<(), AppErro
     }
     let txn = ctx.db().begin().await?;
     let j = scoped_job(ctx, &txn, id).await?;
-    if j.kind == jobs::PROVISION_ORDER
+    if j.kind == PROVISION_ORDER
         && let Some(oid) = &j.resource_id
         && engine::service_of_order(&txn, oid).await?.is_some()
     {
@@ -611,7 +613,7 @@ pub async fn cancel_job(ctx: &Ctx, id: &str, reason: &str) -> Result<(), AppErro
                 engine::note(&txn, &svc, "cancelled", &text, &ctx.actor().label).await?;
             }
         }
-        (jobs::PROVISION_ORDER, Some(oid)) => {
+        (PROVISION_ORDER, Some(oid)) => {
             let mut o = order::Entity::find_by_id(oid.clone()).one(&txn).await?.ok_or(AppError::NotFound)?;
             if o.status == "queued" {
                 let why = Some(reason.to_string());
@@ -759,7 +761,7 @@ pub async fn complete_intervention(ctx: &Ctx, id: &str, external_ref: &str, note
         if note_text.trim().is_empty() { format!("Completed by hand ({r}).") } else { note_text.trim().to_string() };
     let actor = ctx.actor();
     match i.job_kind.as_str() {
-        jobs::PROVISION_ORDER => {
+        PROVISION_ORDER => {
             let svc = engine::service_of_order(ctx.db(), &i.order_id).await?.ok_or_else(|| {
                 AppError::Conflict("Provisioning never started for this order; retry it or fail it.".into())
             })?;
@@ -798,7 +800,7 @@ pub async fn complete_intervention(ctx: &Ctx, id: &str, external_ref: &str, note
                 None => return Err(AppError::NotFound),
             };
             let j = job::Entity::find_by_id(i.job_id.clone()).one(ctx.db()).await?.ok_or(AppError::NotFound)?;
-            let action = engine::job_action(&j).ok_or_else(|| AppError::Conflict("The job names no action.".into()))?;
+            let action = jobs::payload::<ServiceAction>(&j)?.action;
             let mbps = svc.pending_bandwidth_mbps.unwrap_or(svc.bandwidth_mbps);
             let txn = ctx.db().begin().await?;
             close(&txn, ctx, &i, "completed", &resolution, Some(r)).await?;
@@ -818,7 +820,7 @@ pub async fn fail_intervention(ctx: &Ctx, id: &str, reason: &str) -> Result<(), 
     let i = open_intervention(ctx, ctx.db(), id).await?;
     let txn = ctx.db().begin().await?;
     match i.job_kind.as_str() {
-        jobs::PROVISION_ORDER => {
+        PROVISION_ORDER => {
             let o = order::Entity::find_by_id(i.order_id.clone()).one(&txn).await?.ok_or(AppError::NotFound)?;
             if Status::parse(&o.status) != Some(Status::Provisioning)
                 && Status::parse(&o.status) != Some(Status::Queued)
