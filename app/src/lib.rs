@@ -79,7 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/portal/quotes/new") view=catalog::pages::QuoteBuilderPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/quotes/:id") view=catalog::pages::QuoteDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/orders") view=orders::pages::OrdersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/portal/orders/:id") view=orders::pages::OrderDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/orders/:id") view=provisioning::pages::OrderDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/services") view=provisioning::pages::ServicesPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/services/:id") view=provisioning::pages::ServiceDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/console/jobs") view=provisioning::console::JobsPage ssr=SsrMode::Async/>

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use entity::job;
 use rand::Rng;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Set, Statement};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Set, Statement,
+};
 
 use super::payload::JobPayload;
 use super::status::{JobStatus, from_which};
@@ -182,8 +184,10 @@ pub async fn run_now(db: &impl ConnectionTrait, job_id: &str) -> Result<bool, Ap
 /// Put a failed or cancelled job back in the queue with fresh attempts.
 pub async fn requeue(db: &impl ConnectionTrait, job_id: &str) -> Result<bool, AppError> {
     let now = Utc::now();
-    let finished: Vec<&str> =
-        from_which(JobStatus::Queued).into_iter().filter(|s| JobStatus::parse(s).is_some_and(|s| s.is_finished())).collect();
+    let finished: Vec<&str> = from_which(JobStatus::Queued)
+        .into_iter()
+        .filter(|s| JobStatus::parse(s).is_some_and(|s| s.is_finished()))
+        .collect();
     let res = job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value(JobStatus::Queued.as_str()))
         .col_expr(job::Column::Attempts, Expr::value(0))

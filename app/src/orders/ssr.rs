@@ -428,7 +428,6 @@ pub async fn detail(ctx: &Ctx, id: &str) -> Result<OrderDetail, AppError> {
     Ok(OrderDetail {
         can_cancel: row.cancellable && ctx.can(crate::auth::permissions::Perm::OrderPlace),
         placed_by_you: placed_by == ctx.user.id,
-        service: crate::provisioning::ssr::for_order(ctx, &row.id).await?.map(Box::new),
         order: row,
         timeline,
         can_approve,
