@@ -28,12 +28,12 @@ pub async fn transition(
     actor: &Actor,
     reason: Option<String>,
 ) -> Result<(), AppError> {
-    let from = Status::parse(&o.status);
-    if let Some(f) = from
-        && !can(f, to)
-    {
-        return Err(AppError::Conflict(format!("An order that is {} cannot become {}.", f.label(), to.label())));
+    // A stored status that does not parse is an error, never a reason to skip the check.
+    let from = Status::stored(&o.id, &o.status)?;
+    if !can(from, to) {
+        return Err(AppError::Conflict(format!("An order that is {} cannot become {}.", from.label(), to.label())));
     }
+    let from = Some(from);
     let now = Utc::now();
     // Compare-and-set on the status this caller read: a concurrent transition (a customer
     // cancelling while a worker starts provisioning) makes this one fail instead of
@@ -349,7 +349,7 @@ pub async fn cancel(ctx: &Ctx, id: &str, reason: &str) -> Result<(), AppError> {
     }
     let txn = ctx.db().begin().await?;
     let mut o = tenant_order(ctx, &txn, id).await?;
-    let from = Status::parse(&o.status).ok_or_else(|| AppError::internal("order", "unknown status"))?;
+    let from = Status::stored(&o.id, &o.status)?;
     if !can(from, Status::Cancelled) {
         return Err(AppError::Conflict(format!("An order that is {} can no longer be cancelled.", from.label())));
     }
@@ -365,7 +365,7 @@ pub async fn order_row(db: &impl ConnectionTrait, o: order::Model) -> Result<Ord
         .await?
         .ok_or_else(|| AppError::internal("order", "quote missing"))?;
     let qr = quote_row(db, q).await?;
-    let status = Status::parse(&o.status).unwrap_or(Status::Draft);
+    let status = Status::stored(&o.id, &o.status)?;
     Ok(OrderRow {
         id: o.id,
         number: o.number,

@@ -9,6 +9,8 @@ pub mod console;
 #[cfg(feature = "ssr")]
 pub mod engine;
 pub mod live;
+pub mod machine;
+pub mod messages;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;

@@ -8,7 +8,10 @@ pub async fn meter(state: &AppState, max_hours: i64) -> Result<u64, AppError> {
     let now = Utc::now();
     let hour = chrono::Duration::hours(1);
     let mut written = 0;
-    let services = service::Entity::find().filter(service::Column::Status.eq("active")).all(&state.db).await?;
+    let services = service::Entity::find()
+        .filter(service::Column::Status.eq(ServiceStatus::Active.as_str()))
+        .all(&state.db)
+        .await?;
     for svc in services {
         let Some(activated) = svc.activated_at else { continue };
         let last = usage_record::Entity::find()
@@ -92,7 +95,7 @@ pub async fn meter(state: &AppState, max_hours: i64) -> Result<u64, AppError> {
 /// new differences were found. Nothing is changed at the provider.
 pub async fn reconcile(state: &AppState) -> Result<u64, AppError> {
     let legs = service_leg::Entity::find()
-        .filter(service_leg::Column::Status.is_in(["active", "suspended"]))
+        .filter(service_leg::Column::Status.is_in([LegStatus::Active.as_str(), LegStatus::Suspended.as_str()]))
         .all(&state.db)
         .await?;
     // One inventory call per provider, adapter and tenant.

@@ -27,12 +27,15 @@ use crate::orders::machine::Status;
 use crate::orders::ssr::{ProvisionOrder, transition};
 use crate::state::AppState;
 
+pub use super::machine::{InterventionStatus, LegStatus, ServiceStatus};
+use super::messages;
+
 mod actions;
 mod housekeeping;
 mod provision;
 
 use actions::action_step;
-pub use actions::{Action, ServiceAction, finish_action};
+pub use actions::{Action, ServiceAction, finish_action, finish_action_in};
 pub use housekeeping::{meter, reconcile};
 use provision::provision_step;
 
@@ -88,6 +91,42 @@ pub async fn note(
     Ok(())
 }
 
+/// The stored status of a service (an error naming the row when it does not parse).
+pub fn service_status(s: &service::Model) -> Result<ServiceStatus, AppError> {
+    ServiceStatus::stored("service", &s.id, &s.status)
+}
+
+/// The stored status of a leg (an error naming the row when it does not parse).
+pub fn leg_status_of(l: &service_leg::Model) -> Result<LegStatus, AppError> {
+    LegStatus::stored("service_leg", &l.id, &l.status)
+}
+
+/// What a leg keeps besides its status (`service_legs.refs`): the provider's references
+/// (VLAN, BGP, keys...), what the customer has to do, and how often operations retried it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LegRefs {
+    /// What the customer has to do, while the provider waits for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_step: Option<String>,
+    /// Operator retries so far (each orders afresh under a new idempotency key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<i64>,
+    /// The provider's references, and `manual_ref` when operations completed it by hand.
+    #[serde(flatten)]
+    pub references: Map<String, Value>,
+}
+
+impl LegRefs {
+    /// The one parse point: references that do not parse are an error naming the leg.
+    pub fn of(l: &service_leg::Model) -> Result<Self, AppError> {
+        serde_json::from_str(&l.refs).map_err(|e| AppError::corrupt("service_leg", &l.id, format!("refs: {e}")))
+    }
+
+    pub fn to_text(&self) -> Result<String, AppError> {
+        serde_json::to_string(self).map_err(|e| AppError::internal("leg refs", e))
+    }
+}
+
 /// Provisions an order: the handler of [`ProvisionOrder`] jobs.
 pub struct ProvisionOrderHandler;
 
@@ -104,8 +143,8 @@ impl JobHandler for ProvisionOrderHandler {
             // failed it): if it no longer needs provisioning, the job is done.
             Err(AppError::Conflict(m)) => {
                 let o = order::Entity::find_by_id(order_id).one(&state.db).await?.ok_or(AppError::NotFound)?;
-                match Status::parse(&o.status) {
-                    Some(Status::Queued | Status::Provisioning) => Err(AppError::Conflict(m)),
+                match Status::stored(&o.id, &o.status)? {
+                    Status::Queued | Status::Provisioning => Err(AppError::Conflict(m)),
                     _ => Ok(Step::Done),
                 }
             }
@@ -210,7 +249,7 @@ async fn open_intervention(
         job_id: Set(j.id.clone()),
         job_kind: Set(j.kind.clone()),
         error: Set(error.into()),
-        status: Set("open".into()),
+        status: Set(InterventionStatus::Open.as_str().into()),
         resolution: Set(None),
         external_ref: Set(None),
         resolved_by: Set(None),
@@ -238,7 +277,7 @@ async fn open_intervention(
             "job.failed",
             "job",
             Some(j.id.clone()),
-            json!({"kind": j.kind, "error": error, "order_id": order_id}),
+            json!({"kind": j.kind, "order_id": order_id}),
         ),
     )
     .await?;

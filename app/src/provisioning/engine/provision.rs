@@ -4,22 +4,23 @@ use super::*;
 
 pub(super) async fn provision_step(state: &AppState, j: &job::Model, order_id: &str) -> Result<Step, AppError> {
     let o = order::Entity::find_by_id(order_id.to_string()).one(&state.db).await?.ok_or(AppError::NotFound)?;
-    match Status::parse(&o.status) {
-        Some(Status::Queued | Status::Provisioning) => {}
+    match Status::stored(&o.id, &o.status)? {
+        Status::Queued | Status::Provisioning => {}
         // Cancelled, failed by an operator, or already done: nothing left to do.
         _ => return Ok(Step::Done),
     }
     let Some(svc) = service_of_order(&state.db, &o.id).await? else {
         return start(state, o).await;
     };
-    if svc.status == "rolling_back" {
+    if service_status(&svc)? == ServiceStatus::RollingBack {
         return rollback_step(state, o, svc).await;
     }
-    let legs = legs_of(&state.db, &svc.id).await?;
-    match legs.into_iter().find(|l| l.status != "active") {
-        Some(leg) => leg_step(state, &svc, leg).await,
-        None => activate(state, o, svc).await,
+    for leg in legs_of(&state.db, &svc.id).await? {
+        if leg_status_of(&leg)? != LegStatus::Active {
+            return leg_step(state, j, &svc, leg).await;
+        }
     }
+    activate(state, o, svc).await
 }
 
 /// Where each leg attaches, in dependency order.
@@ -96,7 +97,7 @@ async fn start(state: &AppState, mut o: order::Model) -> Result<Step, AppError> 
         b_endpoint_id: Set(b.id.clone()),
         bandwidth_mbps: Set(q.bandwidth_mbps),
         pending_bandwidth_mbps: Set(None),
-        status: Set("provisioning".into()),
+        status: Set(ServiceStatus::Provisioning.as_str().into()),
         status_reason: Set(None),
         activated_at: Set(None),
         terminated_at: Set(None),
@@ -125,10 +126,10 @@ async fn start(state: &AppState, mut o: order::Model) -> Result<Step, AppError> 
             adapter: Set(adapter_name),
             endpoint_id: Set(l.endpoint.as_ref().map(|e| e.id.clone())),
             bandwidth_mbps: Set(q.bandwidth_mbps),
-            status: Set("pending".into()),
+            status: Set(LegStatus::Pending.as_str().into()),
             provider_state: Set(None),
             external_ref: Set(None),
-            refs: Set("{}".into()),
+            refs: Set(LegRefs::default().to_text()?),
             last_error: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
@@ -183,67 +184,74 @@ async fn intent_for(state: &AppState, svc: &service::Model, leg: &service_leg::M
 }
 
 /// The provision call's idempotency key; an operator's retry of a rejected leg starts afresh.
-fn provision_key(leg: &service_leg::Model) -> String {
-    let refs: Map<String, Value> = serde_json::from_str(&leg.refs).unwrap_or_default();
-    match refs.get("retry").and_then(|v| v.as_i64()) {
+fn provision_key(leg: &service_leg::Model) -> Result<String, AppError> {
+    Ok(match LegRefs::of(leg)?.retry {
         Some(n) if n > 0 => format!("leg:{}:provision:{n}", leg.id),
         _ => format!("leg:{}:provision", leg.id),
-    }
+    })
 }
 
-async fn leg_step(state: &AppState, svc: &service::Model, leg: service_leg::Model) -> Result<Step, AppError> {
+async fn leg_step(
+    state: &AppState,
+    j: &job::Model,
+    svc: &service::Model,
+    leg: service_leg::Model,
+) -> Result<Step, AppError> {
     let adapter = adapters::for_leg(state, &leg.provider_id, &leg.adapter).await?;
-    let result = match (leg.status.as_str(), leg.external_ref.clone()) {
-        ("provisioning" | "awaiting_customer", Some(r)) => bounded(state, adapter.status(&r)).await,
+    let result = match (leg_status_of(&leg)?, leg.external_ref.clone()) {
+        (LegStatus::Provisioning | LegStatus::AwaitingCustomer, Some(r)) => bounded(state, adapter.status(&r)).await,
         _ => {
             let intent = intent_for(state, svc, &leg).await?;
             match adapter.validate(&intent) {
                 Err(e) => Err(e),
-                Ok(()) => bounded(state, adapter.provision(&intent, &provision_key(&leg))).await,
+                Ok(()) => bounded(state, adapter.provision(&intent, &provision_key(&leg)?)).await,
             }
         }
     };
     match result {
-        Ok(p) => apply_progress(state, svc, leg, p).await,
+        Ok(p) => apply_progress(state, j, svc, leg, p).await,
         Err(AdapterError::Transient(m)) => Ok(Step::Retry(format!("{}: {m}", leg.name))),
-        Err(AdapterError::Permanent(m)) => leg_failed(state, svc, leg, m).await,
+        Err(AdapterError::Permanent(m)) => leg_failed(state, j, svc, leg, m).await,
     }
 }
 
-fn leg_status(p: &Phase) -> &'static str {
+fn leg_status(p: &Phase) -> LegStatus {
     match p {
-        Phase::Working => "provisioning",
-        Phase::AwaitingCustomer(_) => "awaiting_customer",
-        Phase::Ready => "active",
-        Phase::Failed(_) => "failed",
+        Phase::Working => LegStatus::Provisioning,
+        Phase::AwaitingCustomer(_) => LegStatus::AwaitingCustomer,
+        Phase::Ready => LegStatus::Active,
+        Phase::Failed(_) => LegStatus::Failed,
     }
 }
 
 async fn apply_progress(
     state: &AppState,
+    j: &job::Model,
     svc: &service::Model,
     leg: service_leg::Model,
     p: Progress,
 ) -> Result<Step, AppError> {
     if let Phase::Failed(reason) = &p.phase {
-        return leg_failed(state, svc, leg, reason.clone()).await;
+        return leg_failed(state, j, svc, leg, reason.clone()).await;
     }
+    let from = leg_status_of(&leg)?;
     let status = leg_status(&p.phase);
-    let mut refs: Map<String, Value> = serde_json::from_str(&leg.refs).unwrap_or_default();
-    refs.extend(p.refs.clone());
-    match &p.phase {
-        Phase::AwaitingCustomer(text) => refs.insert("customer_step".into(), json!(text)),
-        _ => refs.remove("customer_step"),
+    from.check(status)?;
+    let mut refs = LegRefs::of(&leg)?;
+    refs.references.extend(p.refs.clone());
+    refs.customer_step = match &p.phase {
+        Phase::AwaitingCustomer(text) => Some(text.clone()),
+        _ => None,
     };
-    let changed = leg.status != status
+    let changed = from != status
         || leg.provider_state.as_deref() != Some(p.provider_state.as_str())
         || leg.external_ref.as_deref() != Some(p.external_ref.as_str());
     let txn = state.db.begin().await?;
     let mut am: service_leg::ActiveModel = leg.clone().into();
-    am.status = Set(status.into());
+    am.status = Set(status.as_str().into());
     am.provider_state = Set(Some(p.provider_state.clone()));
     am.external_ref = Set(Some(p.external_ref.clone()));
-    am.refs = Set(Value::Object(refs).to_string());
+    am.refs = Set(refs.to_text()?);
     am.last_error = Set(None);
     am.updated_at = Set(Utc::now());
     am.update(&txn).await?;
@@ -264,7 +272,7 @@ async fn apply_progress(
             ),
         };
         note(&txn, svc, kind, &detail, "provisioning").await?;
-        emit(&txn, &svc.tenant_id, event, &svc.id, json!({"service_id": svc.id, "order_id": svc.order_id, "leg": leg.seq, "status": status, "provider_state": p.provider_state})).await?;
+        emit(&txn, &svc.tenant_id, event, &svc.id, json!({"service_id": svc.id, "order_id": svc.order_id, "leg": leg.seq, "status": status.as_str(), "provider_state": p.provider_state})).await?;
     }
     txn.commit().await?;
     if changed {
@@ -278,68 +286,83 @@ async fn apply_progress(
 }
 
 /// A leg failed for good. A composite rolls back what it already holds; a single leg
-/// goes to the operators.
+/// goes to the operators. The provider's words (`detail`) are for staff only: they go to
+/// the job (and its intervention); the customer's records get a plain message.
 async fn leg_failed(
     state: &AppState,
+    j: &job::Model,
     svc: &service::Model,
     leg: service_leg::Model,
-    reason: String,
+    detail: String,
 ) -> Result<Step, AppError> {
     let composite = legs_of(&state.db, &svc.id).await?.len() > 1;
+    leg_status_of(&leg)?.check(LegStatus::Failed)?;
+    let staff = format!("Leg {} ({}) failed: {detail}", leg.seq, leg.name);
+    let customer = if composite {
+        messages::composite_leg_rejected(leg.seq, &leg.name)
+    } else {
+        messages::leg_rejected(leg.seq, &leg.name)
+    };
     let txn = state.db.begin().await?;
     let mut am: service_leg::ActiveModel = leg.clone().into();
-    am.status = Set("failed".into());
-    am.last_error = Set(Some(reason.clone()));
+    am.status = Set(LegStatus::Failed.as_str().into());
+    am.last_error = Set(Some(messages::LEG_REJECTED.into()));
     am.updated_at = Set(Utc::now());
     am.update(&txn).await?;
-    let why = format!("Leg {} ({}) failed: {reason}", leg.seq, leg.name);
     if composite {
+        service_status(svc)?.check(ServiceStatus::RollingBack)?;
         let mut s: service::ActiveModel = svc.clone().into();
-        s.status = Set("rolling_back".into());
-        s.status_reason = Set(Some(why.clone()));
+        s.status = Set(ServiceStatus::RollingBack.as_str().into());
+        s.status_reason = Set(Some(customer.clone()));
         s.updated_at = Set(Utc::now());
         s.update(&txn).await?;
-        note(&txn, svc, "rollback", &format!("{why}. Rolling back the legs already provisioned."), "provisioning")
-            .await?;
+        note(&txn, svc, "rollback", &customer, "provisioning").await?;
+        // No intervention follows a rollback: the job keeps the detail for staff.
+        jobs::set_last_error(&txn, &j.id, &staff).await?;
     } else {
-        note(&txn, svc, "leg.failed", &why, "provisioning").await?;
+        note(&txn, svc, "leg.failed", &customer, "provisioning").await?;
     }
     emit(
         &txn,
         &svc.tenant_id,
         "service.leg.failed",
         &svc.id,
-        json!({"service_id": svc.id, "order_id": svc.order_id, "leg": leg.seq, "reason": reason}),
+        json!({"service_id": svc.id, "order_id": svc.order_id, "leg": leg.seq, "reason": customer}),
     )
     .await?;
     txn.commit().await?;
     state.live.wake(&state.db, &svc.tenant_id).await;
-    Ok(if composite { Step::Again } else { Step::Fail(why) })
+    Ok(if composite { Step::Again } else { Step::Fail(staff) })
 }
 
 /// Undo one provisioned leg per step (last first); when none is left, fail the order.
 async fn rollback_step(state: &AppState, mut o: order::Model, svc: service::Model) -> Result<Step, AppError> {
-    let legs = legs_of(&state.db, &svc.id).await?;
-    let holding = |l: &&service_leg::Model| {
-        l.external_ref.is_some()
-            && matches!(l.status.as_str(), "provisioning" | "awaiting_customer" | "active" | "failed")
-    };
-    if let Some(leg) = legs.iter().rev().find(holding).cloned() {
+    let mut holding = None;
+    for l in legs_of(&state.db, &svc.id).await?.into_iter().rev() {
+        let st = leg_status_of(&l)?;
+        if l.external_ref.is_some() && st.holds_resource() {
+            holding = Some((l, st));
+            break;
+        }
+    }
+    if let Some((leg, st)) = holding {
         // A leg that failed at the provider may still exist there: release it too.
         let Some(r) = leg.external_ref.clone() else { return Ok(Step::Again) };
         let adapter = adapters::for_leg(state, &leg.provider_id, &leg.adapter).await?;
         match bounded(state, adapter.terminate(&r, &format!("leg:{}:rollback", leg.id))).await {
             Ok(()) => {}
             Err(AdapterError::Transient(m)) => return Ok(Step::Retry(format!("Rolling back {}: {m}", leg.name))),
-            Err(AdapterError::Permanent(m)) if leg.status == "failed" => {
+            Err(AdapterError::Permanent(m)) if st == LegStatus::Failed => {
                 tracing::info!(leg = %leg.id, error = %m, "failed leg had nothing to release");
             }
             Err(AdapterError::Permanent(m)) => return Ok(Step::Fail(format!("Rolling back {}: {m}", leg.name))),
         }
         let txn = state.db.begin().await?;
-        let was_failed = leg.status == "failed";
+        let was_failed = st == LegStatus::Failed;
+        let to = if was_failed { LegStatus::Failed } else { LegStatus::RolledBack };
+        st.check(to)?;
         let mut am: service_leg::ActiveModel = leg.clone().into();
-        am.status = Set(if was_failed { "failed".into() } else { "rolled_back".into() });
+        am.status = Set(to.as_str().into());
         am.external_ref = Set(if was_failed { None } else { leg.external_ref.clone() });
         am.updated_at = Set(Utc::now());
         am.update(&txn).await?;
@@ -358,16 +381,18 @@ async fn rollback_step(state: &AppState, mut o: order::Model, svc: service::Mode
         state.live.wake(&state.db, &svc.tenant_id).await;
         return Ok(Step::Again);
     }
-    let reason = svc.status_reason.clone().unwrap_or_else(|| "Provisioning failed.".into());
+    // The reason the customer sees: ours, or the operator's words when they failed the order.
+    let reason = svc.status_reason.clone().unwrap_or_else(|| messages::PROVISIONING_FAILED.into());
+    service_status(&svc)?.check(ServiceStatus::Failed)?;
     let txn = state.db.begin().await?;
     service_leg::Entity::update_many()
-        .col_expr(service_leg::Column::Status, Expr::value("cancelled"))
+        .col_expr(service_leg::Column::Status, Expr::value(LegStatus::Cancelled.as_str()))
         .filter(service_leg::Column::ServiceId.eq(&svc.id))
-        .filter(service_leg::Column::Status.eq("pending"))
+        .filter(service_leg::Column::Status.is_in(LegStatus::sources(LegStatus::Cancelled, LegStatus::ALL)))
         .exec(&txn)
         .await?;
     let mut s: service::ActiveModel = svc.clone().into();
-    s.status = Set("failed".into());
+    s.status = Set(ServiceStatus::Failed.as_str().into());
     s.updated_at = Set(Utc::now());
     let svc = s.update(&txn).await?;
     reserve(&txn, &svc, -svc.bandwidth_mbps).await?;
@@ -387,10 +412,11 @@ async fn rollback_step(state: &AppState, mut o: order::Model, svc: service::Mode
 }
 
 async fn activate(state: &AppState, mut o: order::Model, svc: service::Model) -> Result<Step, AppError> {
+    service_status(&svc)?.check(ServiceStatus::Active)?;
     let txn = state.db.begin().await?;
     let now = Utc::now();
     let mut s: service::ActiveModel = svc.clone().into();
-    s.status = Set("active".into());
+    s.status = Set(ServiceStatus::Active.as_str().into());
     s.status_reason = Set(None);
     s.activated_at = Set(Some(now));
     s.updated_at = Set(now);

@@ -15,16 +15,20 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionTrait,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::engine::{self, Action, ServiceAction};
+use super::engine::{
+    self, Action, InterventionStatus, LegRefs, LegStatus, ServiceAction, ServiceStatus, leg_status_of, service_status,
+};
+use super::machine::service_can;
+use super::messages;
 use super::*;
 use crate::audit::ssr::{NewEvent, record};
 use crate::auth::ssr::{Ctx, new_id};
 use crate::catalog::service::mbps_label;
 use crate::catalog::ssr::load_endpoint;
 use crate::error::FieldErrors;
-use crate::jobs::{self, JobPayload};
+use crate::jobs::{self, JobPayload, JobStatus};
 use crate::orders::machine::Status;
 use crate::orders::ssr::ProvisionOrder;
 

@@ -25,6 +25,7 @@ pub async fn list_jobs(ctx: &Ctx, status: Option<String>, kind: Option<String>) 
     let rows = q.order_by_desc(job::Column::UpdatedAt).limit(300).all(ctx.db()).await?;
     let mut out = Vec::new();
     for j in rows {
+        let status = JobStatus::stored("job", &j.id, &j.status)?;
         let (resource, link) = match (&j.kind[..], &j.resource_id) {
             (PROVISION_ORDER, Some(id)) => (
                 order::Entity::find_by_id(id.clone()).one(ctx.db()).await?.map(|o| o.number).unwrap_or_default(),
@@ -44,12 +45,14 @@ pub async fn list_jobs(ctx: &Ctx, status: Option<String>, kind: Option<String>) 
             tenant: j.tenant_id.as_ref().and_then(|t| names.get(t).cloned()).unwrap_or_else(|| "platform".into()),
             resource,
             resource_link: link,
-            status: j.status.clone(),
+            status: status.as_str().into(),
             attempts: j.attempts,
             max_attempts: j.max_attempts,
             run_at: when(j.run_at),
             lease: match (&j.lease_owner, j.lease_expires_at) {
-                (Some(o), Some(e)) if j.status == "running" => Some(format!("{o} until {}", e.format("%H:%M:%S"))),
+                (Some(o), Some(e)) if status == JobStatus::Running => {
+                    Some(format!("{o} until {}", e.format("%H:%M:%S")))
+                }
                 _ => None,
             },
             last_error: j.last_error.clone(),
@@ -79,21 +82,20 @@ fn audit_event(ctx: &Ctx, tenant_id: Option<&str>, action: &str, kind: &str, id:
 pub async fn retry_job(ctx: &Ctx, id: &str) -> Result<(), AppError> {
     let txn = ctx.db().begin().await?;
     let j = scoped_job(ctx, &txn, id).await?;
-    let done = match j.status.as_str() {
-        "queued" => jobs::run_now(&txn, &j.id).await?,
-        "failed" | "cancelled" => jobs::requeue(&txn, &j.id).await?,
-        other => return Err(AppError::Conflict(format!("A {other} job cannot be retried."))),
-    };
+    let from = JobStatus::stored("job", &j.id, &j.status)?;
+    from.check(JobStatus::Queued)?;
+    let done =
+        if from == JobStatus::Queued { jobs::run_now(&txn, &j.id).await? } else { jobs::requeue(&txn, &j.id).await? };
     if !done {
         return Err(AppError::Conflict("The job changed meanwhile; reload and try again.".into()));
     }
     // A retried provisioning job takes its open intervention with it.
     intervention::Entity::update_many()
-        .col_expr(intervention::Column::Status, sea_orm::sea_query::Expr::value("retried"))
+        .col_expr(intervention::Column::Status, sea_orm::sea_query::Expr::value(InterventionStatus::Retried.as_str()))
         .col_expr(intervention::Column::ResolvedBy, sea_orm::sea_query::Expr::value(ctx.user.email.clone()))
         .col_expr(intervention::Column::ResolvedAt, sea_orm::sea_query::Expr::value(Utc::now()))
         .filter(intervention::Column::JobId.eq(&j.id))
-        .filter(intervention::Column::Status.eq("open"))
+        .filter(intervention::Column::Status.eq(InterventionStatus::Open.as_str()))
         .exec(&txn)
         .await?;
     reset_failed_legs(&txn, &j).await?;
@@ -115,20 +117,20 @@ async fn reset_failed_legs(conn: &impl ConnectionTrait, j: &job::Model) -> Resul
     if let Some(s) = engine::service_of_order(conn, oid).await? {
         for l in service_leg::Entity::find()
             .filter(service_leg::Column::ServiceId.eq(&s.id))
-            .filter(service_leg::Column::Status.eq("failed"))
+            .filter(service_leg::Column::Status.eq(LegStatus::Failed.as_str()))
             .all(conn)
             .await?
         {
+            leg_status_of(&l)?.check(LegStatus::Pending)?;
             // Order afresh under a new idempotency key: the provider would answer the old key
             // with the request it already rejected.
-            let mut refs: Map<String, Value> = serde_json::from_str(&l.refs).unwrap_or_default();
-            let retry = refs.get("retry").and_then(|v| v.as_i64()).unwrap_or(0) + 1;
-            refs.insert("retry".into(), json!(retry));
+            let mut refs = LegRefs::of(&l)?;
+            refs.retry = Some(refs.retry.unwrap_or(0) + 1);
             let mut am: service_leg::ActiveModel = l.clone().into();
-            am.status = Set("pending".into());
+            am.status = Set(LegStatus::Pending.as_str().into());
             am.external_ref = Set(None);
             am.provider_state = Set(None);
-            am.refs = Set(Value::Object(refs).to_string());
+            am.refs = Set(refs.to_text()?);
             am.updated_at = Set(Utc::now());
             am.update(conn).await?;
         }
@@ -152,20 +154,14 @@ pub async fn cancel_job(ctx: &Ctx, id: &str, reason: &str) -> Result<(), AppErro
                 .into(),
         ));
     }
-    if j.status != "queued" {
-        return Err(AppError::Conflict(format!(
-            "Only a queued job can be cancelled; this one is {}.{}",
-            j.status,
-            if j.status == "running" { " Wait for this attempt to finish." } else { "" }
-        )));
-    }
+    JobStatus::stored("job", &j.id, &j.status)?.check(JobStatus::Cancelled)?;
     let res = job::Entity::update_many()
-        .col_expr(job::Column::Status, sea_orm::sea_query::Expr::value("cancelled"))
+        .col_expr(job::Column::Status, sea_orm::sea_query::Expr::value(JobStatus::Cancelled.as_str()))
         .col_expr(job::Column::CancelReason, sea_orm::sea_query::Expr::value(reason))
         .col_expr(job::Column::FinishedAt, sea_orm::sea_query::Expr::value(Utc::now()))
         .col_expr(job::Column::UpdatedAt, sea_orm::sea_query::Expr::value(Utc::now()))
         .filter(job::Column::Id.eq(&j.id))
-        .filter(job::Column::Status.eq("queued"))
+        .filter(job::Column::Status.is_in(jobs::status::from_which(JobStatus::Cancelled)))
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {
@@ -182,7 +178,7 @@ pub async fn cancel_job(ctx: &Ctx, id: &str, reason: &str) -> Result<(), AppErro
         }
         (PROVISION_ORDER, Some(oid)) => {
             let mut o = order::Entity::find_by_id(oid.clone()).one(&txn).await?.ok_or(AppError::NotFound)?;
-            if o.status == "queued" {
+            if Status::stored(&o.id, &o.status)? == Status::Queued {
                 let why = Some(reason.to_string());
                 crate::orders::ssr::transition(&txn, &mut o, Status::Cancelled, &ctx.actor(), why).await?;
             }
@@ -212,9 +208,12 @@ pub async fn list_interventions(ctx: &Ctx, status: Option<String>) -> Result<Vec
     if let Some(t) = scope(ctx)? {
         q = q.filter(intervention::Column::TenantId.eq(t));
     }
-    let status = status.unwrap_or_else(|| "open".into());
-    if status != "all" {
-        q = q.filter(intervention::Column::Status.eq(status));
+    match status.as_deref().unwrap_or("open") {
+        "all" => {}
+        s => {
+            let s = InterventionStatus::parse(s).ok_or_else(|| AppError::field("status", "Choose which to show."))?;
+            q = q.filter(intervention::Column::Status.eq(s.as_str()));
+        }
     }
     let names = tenant_names(ctx.db()).await?;
     let mut out = Vec::new();
@@ -248,8 +247,14 @@ async fn revert_request(conn: &impl ConnectionTrait, svc: &service::Model) -> Re
     let o = order::Entity::find_by_id(svc.order_id.clone()).one(conn).await?.ok_or(AppError::NotFound)?;
     let mut am: service::ActiveModel = svc.clone().into();
     am.pending_bandwidth_mbps = Set(None);
-    if svc.status == "terminating" {
-        am.status = Set(if o.status == "suspended" { "suspended".into() } else { "active".into() });
+    let from = service_status(svc)?;
+    if from == ServiceStatus::Terminating {
+        let to = match Status::stored(&o.id, &o.status)? {
+            Status::Suspended => ServiceStatus::Suspended,
+            _ => ServiceStatus::Active,
+        };
+        from.check(to)?;
+        am.status = Set(to.as_str().into());
     }
     am.updated_at = Set(Utc::now());
     am.update(conn).await?;
@@ -262,8 +267,9 @@ async fn open_intervention(ctx: &Ctx, conn: &impl ConnectionTrait, id: &str) -> 
         q = q.filter(intervention::Column::TenantId.eq(t));
     }
     let i = q.one(conn).await?.ok_or(AppError::NotFound)?;
-    if i.status != "open" {
-        return Err(AppError::Conflict(format!("This intervention has already been dealt with ({}).", i.status)));
+    let status = InterventionStatus::stored("intervention", &i.id, &i.status)?;
+    if status != InterventionStatus::Open {
+        return Err(AppError::Conflict(format!("This intervention has already been dealt with ({status}).")));
     }
     Ok(i)
 }
@@ -273,19 +279,20 @@ async fn close(
     conn: &impl ConnectionTrait,
     ctx: &Ctx,
     i: &intervention::Model,
-    status: &str,
+    status: InterventionStatus,
     resolution: &str,
     r: Option<&str>,
 ) -> Result<(), AppError> {
     use sea_orm::sea_query::Expr;
+    InterventionStatus::stored("intervention", &i.id, &i.status)?.check(status)?;
     let res = intervention::Entity::update_many()
-        .col_expr(intervention::Column::Status, Expr::value(status))
+        .col_expr(intervention::Column::Status, Expr::value(status.as_str()))
         .col_expr(intervention::Column::Resolution, Expr::value(resolution))
         .col_expr(intervention::Column::ExternalRef, Expr::value(r.map(String::from)))
         .col_expr(intervention::Column::ResolvedBy, Expr::value(ctx.user.email.clone()))
         .col_expr(intervention::Column::ResolvedAt, Expr::value(Utc::now()))
         .filter(intervention::Column::Id.eq(&i.id))
-        .filter(intervention::Column::Status.eq("open"))
+        .filter(intervention::Column::Status.eq(InterventionStatus::Open.as_str()))
         .exec(conn)
         .await?;
     if res.rows_affected != 1 {
@@ -332,25 +339,27 @@ pub async fn complete_intervention(ctx: &Ctx, id: &str, external_ref: &str, note
             let svc = engine::service_of_order(ctx.db(), &i.order_id).await?.ok_or_else(|| {
                 AppError::Conflict("Provisioning never started for this order; retry it or fail it.".into())
             })?;
-            if svc.status == "rolling_back" {
+            if service_status(&svc)? == ServiceStatus::RollingBack {
                 return Err(AppError::Conflict(
                     "This service is being rolled back after a failed leg; retry to finish the rollback, or fail the order."
                         .into(),
                 ));
             }
             let txn = ctx.db().begin().await?;
-            close(&txn, ctx, &i, "completed", &resolution, Some(r)).await?;
+            close(&txn, ctx, &i, InterventionStatus::Completed, &resolution, Some(r)).await?;
             for l in service_leg::Entity::find().filter(service_leg::Column::ServiceId.eq(&svc.id)).all(&txn).await? {
-                if l.status == "active" {
+                let st = leg_status_of(&l)?;
+                if st == LegStatus::Active {
                     continue;
                 }
-                let mut refs: Map<String, Value> = serde_json::from_str(&l.refs).unwrap_or_default();
-                refs.remove("customer_step");
-                refs.insert("manual_ref".into(), json!(r));
+                st.check(LegStatus::Active)?;
+                let mut refs = LegRefs::of(&l)?;
+                refs.customer_step = None;
+                refs.references.insert("manual_ref".into(), json!(r));
                 let mut am: service_leg::ActiveModel = l.clone().into();
-                am.status = Set("active".into());
+                am.status = Set(LegStatus::Active.as_str().into());
                 am.external_ref = Set(Some(l.external_ref.clone().unwrap_or_else(|| r.to_string())));
-                am.refs = Set(Value::Object(refs).to_string());
+                am.refs = Set(refs.to_text()?);
                 am.last_error = Set(None);
                 am.updated_at = Set(Utc::now());
                 am.update(&txn).await?;
@@ -369,10 +378,11 @@ pub async fn complete_intervention(ctx: &Ctx, id: &str, external_ref: &str, note
             let j = job::Entity::find_by_id(i.job_id.clone()).one(ctx.db()).await?.ok_or(AppError::NotFound)?;
             let action = jobs::payload::<ServiceAction>(&j)?.action;
             let mbps = svc.pending_bandwidth_mbps.unwrap_or(svc.bandwidth_mbps);
+            // Closing the intervention and recording the change it stood for: one transaction.
             let txn = ctx.db().begin().await?;
-            close(&txn, ctx, &i, "completed", &resolution, Some(r)).await?;
+            close(&txn, ctx, &i, InterventionStatus::Completed, &resolution, Some(r)).await?;
+            engine::finish_action_in(&txn, &svc, action, mbps, &actor).await?;
             txn.commit().await?;
-            engine::finish_action(&ctx.state, &svc, action, mbps, &actor).await?;
         }
     }
     ctx.state.live.wake(ctx.db(), &i.tenant_id).await;
@@ -389,16 +399,19 @@ pub async fn fail_intervention(ctx: &Ctx, id: &str, reason: &str) -> Result<(), 
     match i.job_kind.as_str() {
         PROVISION_ORDER => {
             let o = order::Entity::find_by_id(i.order_id.clone()).one(&txn).await?.ok_or(AppError::NotFound)?;
-            if Status::parse(&o.status) != Some(Status::Provisioning)
-                && Status::parse(&o.status) != Some(Status::Queued)
-            {
-                return Err(AppError::Conflict(format!("The order is {}; it can no longer be failed.", o.status)));
+            let status = Status::stored(&o.id, &o.status)?;
+            if !matches!(status, Status::Provisioning | Status::Queued) {
+                return Err(AppError::Conflict(format!(
+                    "The order is {}; it can no longer be failed.",
+                    status.label()
+                )));
             }
             match engine::service_of_order(&txn, &o.id).await? {
                 Some(svc) => {
                     // The job rolls back whatever the providers hold, then fails the order with this reason.
+                    service_status(&svc)?.check(ServiceStatus::RollingBack)?;
                     let mut am: service::ActiveModel = svc.clone().into();
-                    am.status = Set("rolling_back".into());
+                    am.status = Set(ServiceStatus::RollingBack.as_str().into());
                     am.status_reason = Set(Some(reason.into()));
                     am.updated_at = Set(Utc::now());
                     am.update(&txn).await?;
@@ -413,8 +426,12 @@ pub async fn fail_intervention(ctx: &Ctx, id: &str, reason: &str) -> Result<(), 
                     jobs::requeue(&txn, &i.job_id).await?;
                 }
                 None => {
+                    // A queued order fails through provisioning (the machine has no queued → failed);
+                    // any error here ends the whole change.
                     let mut o = o;
-                    crate::orders::ssr::transition(&txn, &mut o, Status::Provisioning, &ctx.actor(), None).await.ok();
+                    if status == Status::Queued {
+                        crate::orders::ssr::transition(&txn, &mut o, Status::Provisioning, &ctx.actor(), None).await?;
+                    }
                     crate::orders::ssr::transition(&txn, &mut o, Status::Failed, &ctx.actor(), Some(reason.into()))
                         .await?;
                 }
@@ -436,7 +453,7 @@ pub async fn fail_intervention(ctx: &Ctx, id: &str, reason: &str) -> Result<(), 
             .await?;
         }
     }
-    close(&txn, ctx, &i, "failed", reason, None).await?;
+    close(&txn, ctx, &i, InterventionStatus::Failed, reason, None).await?;
     txn.commit().await?;
     ctx.state.live.wake(ctx.db(), &i.tenant_id).await;
     Ok(())

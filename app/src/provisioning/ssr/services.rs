@@ -28,10 +28,11 @@ async fn row(db: &impl ConnectionTrait, s: service::Model) -> Result<ServiceRow,
             names.push(p.name);
         }
     }
+    let status = service_status(&s)?;
     Ok(ServiceRow {
         id: s.id,
         number: s.number,
-        status: s.status,
+        status: status.as_str().into(),
         status_reason: s.status_reason,
         offering: off.map(|o| o.name).unwrap_or_default(),
         a_end: a.map(|l| l.label()).unwrap_or_default(),
@@ -99,15 +100,16 @@ fn ref_label(key: &str) -> String {
     }
 }
 
-fn leg_row(l: service_leg::Model, providers: &HashMap<String, String>) -> LegRow {
-    let refs: Map<String, Value> = serde_json::from_str(&l.refs).unwrap_or_default();
-    let customer_step = refs.get("customer_step").and_then(|v| v.as_str()).map(Into::into);
+fn leg_row(l: service_leg::Model, providers: &HashMap<String, String>) -> Result<LegRow, AppError> {
+    let refs = LegRefs::of(&l)?;
+    let status = leg_status_of(&l)?;
     let shown = refs
+        .references
         .iter()
-        .filter(|(k, v)| !matches!(k.as_str(), "customer_step" | "retry") && !v.is_null())
+        .filter(|(_, v)| !v.is_null())
         .map(|(k, v)| (ref_label(k), v.as_str().map(Into::into).unwrap_or_else(|| v.to_string())))
         .collect();
-    LegRow {
+    Ok(LegRow {
         provider: providers.get(&l.provider_id).cloned().unwrap_or_default(),
         sandbox: l.adapter != "mef_partner",
         id: l.id,
@@ -119,13 +121,14 @@ fn leg_row(l: service_leg::Model, providers: &HashMap<String, String>) -> LegRow
             .find(|(a, _)| *a == l.adapter)
             .map(|(_, label)| label.to_string())
             .unwrap_or(l.adapter),
-        status: l.status,
+        status: status.as_str().into(),
         provider_state: l.provider_state,
         external_ref: l.external_ref,
         refs: shown,
-        customer_step,
-        last_error: l.last_error,
-    }
+        customer_step: refs.customer_step,
+        // The provider's words are for staff (the job and its intervention keep them).
+        last_error: l.last_error.map(|_| messages::LEG_REJECTED.into()),
+    })
 }
 
 /// The id of the newest outbox event of a tenant (live streams continue after it).
@@ -174,7 +177,7 @@ async fn service_detail(ctx: &Ctx, s: service::Model) -> Result<ServiceDetail, A
         .await?
         .into_iter()
         .map(|l| leg_row(l, &providers))
-        .collect();
+        .collect::<Result<_, _>>()?;
     let timeline = service_event::Entity::find()
         .filter(service_event::Column::ServiceId.eq(&s.id))
         .order_by_desc(service_event::Column::Id)
@@ -273,7 +276,8 @@ async fn request_action(ctx: &Ctx, s: service::Model, action: Action, mbps: Opti
         Action::Suspend => "Suspension requested.".into(),
         Action::Resume => "Resumption requested.".into(),
         Action::Terminate => {
-            am.status = Set("terminating".into());
+            service_status(&s)?.check(ServiceStatus::Terminating)?;
+            am.status = Set(ServiceStatus::Terminating.as_str().into());
             "Termination requested.".into()
         }
     };
@@ -324,10 +328,11 @@ pub async fn change_bandwidth(ctx: &Ctx, id: &str, mbps: &str) -> Result<(), App
     let Ok(to) = mbps.trim().parse::<i64>() else {
         return Err(AppError::field("bandwidth_mbps", "Choose a bandwidth."));
     };
-    if s.status != "active" {
+    let status = service_status(&s)?;
+    if status != ServiceStatus::Active {
         return Err(AppError::Conflict(format!(
             "Only an active service can change bandwidth; this one is {}.",
-            s.status
+            status.label()
         )));
     }
     if to == s.bandwidth_mbps {
@@ -355,16 +360,18 @@ pub async fn change_bandwidth(ctx: &Ctx, id: &str, mbps: &str) -> Result<(), App
 pub async fn simple_action(ctx: &Ctx, id: &str, action: &str, confirm: Option<&str>) -> Result<(), AppError> {
     let s = tenant_service(ctx, ctx.db(), id).await?;
     let action = Action::parse(action).ok_or_else(|| AppError::field("action", "Unknown action."))?;
+    // The service's machine decides what can be asked of it.
+    let status = service_status(&s)?;
     let ok = match action {
-        Action::Suspend => s.status == "active",
-        Action::Resume => s.status == "suspended",
-        Action::Terminate => matches!(s.status.as_str(), "active" | "suspended"),
+        Action::Suspend => service_can(status, ServiceStatus::Suspended),
+        Action::Resume => status == ServiceStatus::Suspended && service_can(status, ServiceStatus::Active),
+        Action::Terminate => service_can(status, ServiceStatus::Terminating),
         Action::Modify => false,
     };
     if !ok {
         return Err(AppError::Conflict(format!(
             "A service that is {} cannot be asked to {}.",
-            s.status,
+            status.label(),
             action.as_str()
         )));
     }
@@ -381,11 +388,17 @@ pub async fn customer_step(ctx: &Ctx, service_id: &str, leg_id: &str) -> Result<
         .one(ctx.db())
         .await?
         .ok_or(AppError::NotFound)?;
-    let (Some(r), "awaiting_customer") = (leg.external_ref.clone(), leg.status.as_str()) else {
+    let (Some(r), LegStatus::AwaitingCustomer) = (leg.external_ref.clone(), leg_status_of(&leg)?) else {
         return Err(AppError::Conflict("This leg is not waiting for you.".into()));
     };
-    let adapter = super::adapters::for_leg(&ctx.state, &leg.provider_id, &leg.adapter).await?;
-    adapter.customer_action(&r).await.map_err(|e| AppError::Conflict(e.to_string()))?;
+    // What the provider (or its configuration) says is for staff: logged, not shown.
+    let refused = |e: &dyn std::fmt::Display| {
+        tracing::warn!(leg = %leg.id, error = %e, "customer step refused");
+        AppError::Conflict(messages::CUSTOMER_STEP_FAILED.into())
+    };
+    let adapter =
+        super::adapters::for_leg(&ctx.state, &leg.provider_id, &leg.adapter).await.map_err(|e| refused(&e))?;
+    adapter.customer_action(&r).await.map_err(|e| refused(&e))?;
     let txn = ctx.db().begin().await?;
     let actor = ctx.actor();
     engine::note(&txn, &s, "customer", &format!("{}: customer step done for {r} (sandbox).", leg.name), &actor.label)
