@@ -103,6 +103,13 @@ impl AppError {
         tracing::error!(%trace_id, context, error = %err, "internal error");
         AppError::Internal { trace_id }
     }
+
+    /// A stored value of row `id` in `table` that does not parse: logged naming the row,
+    /// opaque to the caller. Corrupt data is never replaced by a default.
+    #[cfg(feature = "ssr")]
+    pub fn corrupt(table: &str, id: &str, err: impl std::fmt::Display) -> Self {
+        Self::internal(&format!("corrupt {table} row {id}"), err)
+    }
 }
 
 impl FromServerFnError for AppError {

@@ -8,6 +8,8 @@ pub mod components;
 pub mod core;
 pub mod error;
 pub mod home;
+pub mod jobs;
+pub mod machine;
 pub mod orders;
 pub mod provisioning;
 pub mod sso;
@@ -24,6 +26,8 @@ pub mod mail;
 pub mod seed;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod workers;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -76,7 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/portal/quotes/new") view=catalog::pages::QuoteBuilderPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/quotes/:id") view=catalog::pages::QuoteDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/orders") view=orders::pages::OrdersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/portal/orders/:id") view=orders::pages::OrderDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/orders/:id") view=provisioning::pages::OrderDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/services") view=provisioning::pages::ServicesPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/services/:id") view=provisioning::pages::ServiceDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/console/jobs") view=provisioning::console::JobsPage ssr=SsrMode::Async/>

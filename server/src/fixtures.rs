@@ -103,7 +103,7 @@ pub async fn queue_orders(
             }
             .insert(&txn)
             .await?;
-            app::provisioning::engine::enqueue_provisioning(&txn, &o).await?;
+            app::orders::ssr::enqueue_provisioning(&txn, &o).await?;
             ids.push(o.id);
         }
         txn.commit().await?;

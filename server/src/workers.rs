@@ -57,7 +57,7 @@ pub fn worker_name(slot: usize) -> String {
     format!("{host}:{}:{slot}:{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..6])
 }
 
-/// `count` job workers, each claiming and running one job at a time (`jobs::run_one`).
+/// `count` job workers, each claiming and running one job at a time (`app::workers::run_one`).
 pub fn spawn_job_workers(state: AppState, count: usize, idle: Duration) -> Vec<tokio::task::JoinHandle<()>> {
     (0..count)
         .map(|slot| {
@@ -66,7 +66,7 @@ pub fn spawn_job_workers(state: AppState, count: usize, idle: Duration) -> Vec<t
                 let name = worker_name(slot);
                 tracing::info!(worker = %name, "job worker started");
                 loop {
-                    match app::provisioning::jobs::run_one(&state, &name).await {
+                    match app::workers::run_one(&state, &name).await {
                         Ok(Some(_)) => {}
                         Ok(None) => tokio::time::sleep(idle).await,
                         Err(e) => {

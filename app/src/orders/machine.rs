@@ -56,6 +56,12 @@ impl Status {
         Status::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
+    /// The stored status of order `id`: an error naming the row when it does not parse.
+    #[cfg(feature = "ssr")]
+    pub fn stored(id: &str, s: &str) -> Result<Status, crate::error::AppError> {
+        Status::parse(s).ok_or_else(|| crate::error::AppError::corrupt("order", id, format!("unknown status `{s}`")))
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Status::Quoted => "awaiting approval",

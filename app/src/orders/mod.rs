@@ -52,8 +52,6 @@ pub struct OrderDetail {
     pub can_approve: bool,
     pub can_cancel: bool,
     pub placed_by_you: bool,
-    /// The service provisioned for this order, once provisioning has started.
-    pub service: Option<Box<crate::provisioning::ServiceDetail>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

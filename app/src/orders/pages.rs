@@ -1,7 +1,7 @@
 //! Portal → Orders: list with status filter, ordering rules, and one order with its timeline.
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use super::machine::Status;
 use super::*;
@@ -97,108 +97,125 @@ pub fn OrdersPage() -> impl IntoView {
     }
 }
 
+/// The actions of an order page (approve, reject, cancel), created once per page.
+#[derive(Clone, Copy)]
+pub struct OrderActions {
+    pub approve: ServerAction<ApproveOrder>,
+    pub reject: ServerAction<RejectOrder>,
+    pub cancel: ServerAction<CancelOrder>,
+}
+
+impl OrderActions {
+    pub fn new() -> Self {
+        Self { approve: ServerAction::new(), reject: ServerAction::new(), cancel: ServerAction::new() }
+    }
+
+    /// Changes whenever one of the actions has run (the page reads again).
+    pub fn version(&self) -> (usize, usize, usize) {
+        (self.approve.version().get(), self.reject.version().get(), self.cancel.version().get())
+    }
+
+    /// The first error of any of the actions.
+    pub fn error(&self) -> Signal<Option<AppError>> {
+        let (approve, reject, cancel) = (self.approve, self.reject, self.cancel);
+        Signal::derive(move || {
+            [action_error(approve), action_error(reject), action_error(cancel)].into_iter().find_map(|s| s.get())
+        })
+    }
+}
+
+impl Default for OrderActions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One order: header, details, timeline, approval and cancellation. The page that shows it
+/// (`/portal/orders/:id`) belongs to whoever adds to it: `aside` goes on top of the side
+/// column (provisioning puts the order's service there), so orders depends on nobody.
 #[component]
-pub fn OrderDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.with(|p| p.get("id")).unwrap_or_default();
-    let approve = ServerAction::<ApproveOrder>::new();
-    let reject = ServerAction::<RejectOrder>::new();
-    let cancel = ServerAction::<CancelOrder>::new();
-    let live = crate::provisioning::live::use_live(move || Some(format!("/events/orders/{}", id())));
-    let detail = Resource::new(
-        move || (id(), live.get(), approve.version().get(), reject.version().get(), cancel.version().get()),
-        |(id, ..)| get_order(id),
-    );
-    let errs = Signal::derive(move || {
-        [action_error(approve), action_error(reject), action_error(cancel)].into_iter().find_map(|s| s.get())
-    });
+pub fn OrderView(
+    d: OrderDetail,
+    actions: OrderActions,
+    #[prop(default = None)] aside: Option<AnyView>,
+) -> impl IntoView {
+    let OrderActions { approve, reject, cancel } = actions;
     let reject_err = action_error(reject);
+    let o = d.order.clone();
+    let (id1, id2, id3) = (o.id.clone(), o.id.clone(), o.id.clone());
     view! {
-        <FormError err=errs/>
-        <Suspense fallback=|| view! { <Loading/> }>
-            {move || detail.get().map(|r| match r {
-                Err(e) => view! { <ErrorBox err=e/> }.into_any(),
-                Ok(d) => {
-                    let o = d.order.clone();
-                    let service = d.service.clone();
-                    let (id1, id2, id3) = (o.id.clone(), o.id.clone(), o.id.clone());
+        <Title text=format!("Order {}", o.number)/>
+        <p class="mb-2 text-sm"><a href="/portal/orders" class=BTN_LINK>"← Orders"</a></p>
+        <div class="mb-6 flex flex-wrap items-center gap-3">
+            <h1 class="text-2xl font-semibold tracking-tight">{format!("Order {}", o.number)}</h1>
+            <span data-testid="order-status"><Badge text=o.status_label.clone() tone=tone(&o.status)/></span>
+        </div>
+        {o.status_reason.clone().map(|r| view! { <Alert tone="warning">{r}</Alert> })}
+        <div class="grid grid-cols-1 gap-6 xl:grid-cols-3">
+            <div class="space-y-6 xl:col-span-2">
+                <Card title=o.offering.clone()>
+                    <dl class="grid grid-cols-1 gap-3 text-sm sm:grid-cols-2">
+                        <div><dt class="text-slate-500">"A-end"</dt><dd>{o.a_end.clone()}</dd></div>
+                        <div><dt class="text-slate-500">"B-end"</dt><dd>{o.b_end.clone()}</dd></div>
+                        <div><dt class="text-slate-500">"Bandwidth and term"</dt><dd>{format!("{} · {} months", o.bandwidth, o.term_months)}</dd></div>
+                        <div><dt class="text-slate-500">"Price"</dt><dd>{format!("{} a month · {} in total", o.monthly, o.total)}</dd></div>
+                        <div><dt class="text-slate-500">"Purchase order · cost centre"</dt><dd>{format!("{} · {}", o.po_number, if o.cost_centre.is_empty() { "—".to_string() } else { o.cost_centre.clone() })}</dd></div>
+                        <div><dt class="text-slate-500">"Quote"</dt><dd><a href=format!("/portal/quotes/{}", o.quote_id) class=BTN_LINK>{o.quote_number.clone()}</a></dd></div>
+                        <div class="sm:col-span-2"><dt class="text-slate-500">"Description"</dt><dd>{o.description.clone()}</dd></div>
+                        <div><dt class="text-slate-500">"Placed by"</dt><dd>{o.placed_by.clone()}</dd></div>
+                        <div><dt class="text-slate-500">"Approved by"</dt><dd>{o.approved_by.clone().unwrap_or_else(|| if o.needs_approval { "—".into() } else { "automatically (below the approval threshold)".into() })}</dd></div>
+                    </dl>
+                </Card>
+                <Card title="Timeline">
+                    <ol class="relative space-y-4 border-l border-slate-200 pl-5 dark:border-slate-700" data-testid="order-timeline">
+                        {d.timeline.iter().map(|t| view! {
+                            <li>
+                                <span class="absolute -left-1.5 mt-1.5 h-3 w-3 rounded-full bg-indigo-500"></span>
+                                <p class="text-sm font-medium">{match &t.from { Some(f) => format!("{f} → {}", t.to), None => t.to.clone() }}</p>
+                                <p class="text-xs text-slate-500">{format!("{} · {}", t.when, t.who)}</p>
+                                {t.why.clone().map(|w| view! { <p class="text-xs text-slate-600 dark:text-slate-400">{w}</p> })}
+                            </li>
+                        }).collect_view()}
+                    </ol>
+                </Card>
+            </div>
+            <div class="space-y-6">
+                {aside}
+                {(o.status == "quoted").then(|| if d.can_approve {
                     view! {
-                        <Title text=format!("Order {}", o.number)/>
-                        <p class="mb-2 text-sm"><a href="/portal/orders" class=BTN_LINK>"← Orders"</a></p>
-                        <div class="mb-6 flex flex-wrap items-center gap-3">
-                            <h1 class="text-2xl font-semibold tracking-tight">{format!("Order {}", o.number)}</h1>
-                            <span data-testid="order-status"><Badge text=o.status_label.clone() tone=tone(&o.status)/></span>
-                        </div>
-                        {o.status_reason.clone().map(|r| view! { <Alert tone="warning">{r}</Alert> })}
-                        <div class="grid grid-cols-1 gap-6 xl:grid-cols-3">
-                            <div class="space-y-6 xl:col-span-2">
-                                <Card title=o.offering.clone()>
-                                    <dl class="grid grid-cols-1 gap-3 text-sm sm:grid-cols-2">
-                                        <div><dt class="text-slate-500">"A-end"</dt><dd>{o.a_end.clone()}</dd></div>
-                                        <div><dt class="text-slate-500">"B-end"</dt><dd>{o.b_end.clone()}</dd></div>
-                                        <div><dt class="text-slate-500">"Bandwidth and term"</dt><dd>{format!("{} · {} months", o.bandwidth, o.term_months)}</dd></div>
-                                        <div><dt class="text-slate-500">"Price"</dt><dd>{format!("{} a month · {} in total", o.monthly, o.total)}</dd></div>
-                                        <div><dt class="text-slate-500">"Purchase order · cost centre"</dt><dd>{format!("{} · {}", o.po_number, if o.cost_centre.is_empty() { "—".to_string() } else { o.cost_centre.clone() })}</dd></div>
-                                        <div><dt class="text-slate-500">"Quote"</dt><dd><a href=format!("/portal/quotes/{}", o.quote_id) class=BTN_LINK>{o.quote_number.clone()}</a></dd></div>
-                                        <div class="sm:col-span-2"><dt class="text-slate-500">"Description"</dt><dd>{o.description.clone()}</dd></div>
-                                        <div><dt class="text-slate-500">"Placed by"</dt><dd>{o.placed_by.clone()}</dd></div>
-                                        <div><dt class="text-slate-500">"Approved by"</dt><dd>{o.approved_by.clone().unwrap_or_else(|| if o.needs_approval { "—".into() } else { "automatically (below the approval threshold)".into() })}</dd></div>
-                                    </dl>
-                                </Card>
-                                <Card title="Timeline">
-                                    <ol class="relative space-y-4 border-l border-slate-200 pl-5 dark:border-slate-700" data-testid="order-timeline">
-                                        {d.timeline.iter().map(|t| view! {
-                                            <li>
-                                                <span class="absolute -left-1.5 mt-1.5 h-3 w-3 rounded-full bg-indigo-500"></span>
-                                                <p class="text-sm font-medium">{match &t.from { Some(f) => format!("{f} → {}", t.to), None => t.to.clone() }}</p>
-                                                <p class="text-xs text-slate-500">{format!("{} · {}", t.when, t.who)}</p>
-                                                {t.why.clone().map(|w| view! { <p class="text-xs text-slate-600 dark:text-slate-400">{w}</p> })}
-                                            </li>
-                                        }).collect_view()}
-                                    </ol>
-                                </Card>
-                            </div>
-                            <div class="space-y-6">
-                                {service.map(|svc| view! { <crate::provisioning::pages::ProvisioningCard detail=*svc/> })}
-                                {(o.status == "quoted").then(|| if d.can_approve {
-                                    view! {
-                                        <Card title="Approval">
-                                            <p class="mb-3 text-sm text-slate-600 dark:text-slate-400">"This order is above your organisation's approval threshold."</p>
-                                            <ActionForm action=approve>
-                                                <input type="hidden" name="order_id" value=id1.clone()/>
-                                                <button type="submit" class=format!("{BTN_PRIMARY} w-full")>"Approve order"</button>
-                                            </ActionForm>
-                                            <ActionForm action=reject attr:class="mt-4 space-y-3">
-                                                <input type="hidden" name="order_id" value=id2.clone()/>
-                                                <Field label="Reason for rejection" name="reason" error=field_error(reject_err, "reason")/>
-                                                <button type="submit" class=format!("{BTN_DANGER} w-full")>"Reject order"</button>
-                                            </ActionForm>
-                                        </Card>
-                                    }.into_any()
-                                } else {
-                                    view! {
-                                        <Card title="Approval">
-                                            <p class="text-sm text-slate-600 dark:text-slate-400">
-                                                {if d.placed_by_you { "Waiting for approval by someone else: you placed this order." } else { "Waiting for approval by a tenant admin or billing admin." }}
-                                            </p>
-                                        </Card>
-                                    }.into_any()
-                                })}
-                                {d.can_cancel.then(|| view! {
-                                    <Card title="Cancel">
-                                        <ActionForm action=cancel attr:class="space-y-3">
-                                            <input type="hidden" name="order_id" value=id3.clone()/>
-                                            <Field label="Reason (optional)" name="reason"/>
-                                            <button type="submit" class=format!("{BTN_SECONDARY} w-full")>"Cancel order"</button>
-                                        </ActionForm>
-                                        <p class="mt-2 text-xs text-slate-500">"Orders can be cancelled until provisioning starts."</p>
-                                    </Card>
-                                })}
-                            </div>
-                        </div>
+                        <Card title="Approval">
+                            <p class="mb-3 text-sm text-slate-600 dark:text-slate-400">"This order is above your organisation's approval threshold."</p>
+                            <ActionForm action=approve>
+                                <input type="hidden" name="order_id" value=id1.clone()/>
+                                <button type="submit" class=format!("{BTN_PRIMARY} w-full")>"Approve order"</button>
+                            </ActionForm>
+                            <ActionForm action=reject attr:class="mt-4 space-y-3">
+                                <input type="hidden" name="order_id" value=id2.clone()/>
+                                <Field label="Reason for rejection" name="reason" error=field_error(reject_err, "reason")/>
+                                <button type="submit" class=format!("{BTN_DANGER} w-full")>"Reject order"</button>
+                            </ActionForm>
+                        </Card>
                     }.into_any()
-                }
-            })}
-        </Suspense>
+                } else {
+                    view! {
+                        <Card title="Approval">
+                            <p class="text-sm text-slate-600 dark:text-slate-400">
+                                {if d.placed_by_you { "Waiting for approval by someone else: you placed this order." } else { "Waiting for approval by a tenant admin or billing admin." }}
+                            </p>
+                        </Card>
+                    }.into_any()
+                })}
+                {d.can_cancel.then(|| view! {
+                    <Card title="Cancel">
+                        <ActionForm action=cancel attr:class="space-y-3">
+                            <input type="hidden" name="order_id" value=id3.clone()/>
+                            <Field label="Reason (optional)" name="reason"/>
+                            <button type="submit" class=format!("{BTN_SECONDARY} w-full")>"Cancel order"</button>
+                        </ActionForm>
+                        <p class="mt-2 text-xs text-slate-500">"Orders can be cancelled until provisioning starts."</p>
+                    </Card>
+                })}
+            </div>
+        </div>
     }
 }

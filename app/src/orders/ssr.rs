@@ -19,6 +19,7 @@ use crate::catalog::money::{format as money, minor_digits};
 use crate::catalog::ssr::{load_endpoint, offering_facts, quote_rows, tenant_quote, tenant_quote_in};
 use crate::core::page::{Keyset, Page, PageRequest};
 use crate::error::{AppError, FieldErrors};
+use crate::jobs::{self, JobPayload};
 
 /// Move an order to `to`, recording history, audit and outbox. Refuses illegal moves.
 pub async fn transition(
@@ -28,12 +29,12 @@ pub async fn transition(
     actor: &Actor,
     reason: Option<String>,
 ) -> Result<(), AppError> {
-    let from = Status::parse(&o.status);
-    if let Some(f) = from
-        && !can(f, to)
-    {
-        return Err(AppError::Conflict(format!("An order that is {} cannot become {}.", f.label(), to.label())));
+    // A stored status that does not parse is an error, never a reason to skip the check.
+    let from = Status::stored(&o.id, &o.status)?;
+    if !can(from, to) {
+        return Err(AppError::Conflict(format!("An order that is {} cannot become {}.", from.label(), to.label())));
     }
+    let from = Some(from);
     let now = Utc::now();
     // Compare-and-set on the status this caller read: a concurrent transition (a customer
     // cancelling while a worker starts provisioning) makes this one fail instead of
@@ -96,6 +97,30 @@ pub async fn transition(
         .await?;
     }
     Ok(())
+}
+
+/// The job an order queues for provisioning (the provisioning domain handles it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProvisionOrder {
+    pub order_id: String,
+}
+
+impl JobPayload for ProvisionOrder {
+    const KIND: &'static str = "provision_order";
+    const MAX_ATTEMPTS: i32 = 6;
+}
+
+/// Queue provisioning for an order that has just become `queued` (in the caller's transaction).
+pub async fn enqueue_provisioning(txn: &DatabaseTransaction, o: &order::Model) -> Result<entity::job::Model, AppError> {
+    jobs::enqueue(
+        txn,
+        &ProvisionOrder { order_id: o.id.clone() },
+        Some(&o.tenant_id),
+        Some(&o.id),
+        &format!("provision:{}", o.id),
+        Utc::now(),
+    )
+    .await
 }
 
 /// Parse a decimal amount ("5000", "1,234.50") into minor units of `currency`.
@@ -249,7 +274,7 @@ pub async fn place(
             )
             .await?;
             transition(&txn, &mut o, Status::Queued, &Actor::system("approval-policy"), None).await?;
-            crate::provisioning::engine::enqueue_provisioning(&txn, &o).await?;
+            enqueue_provisioning(&txn, &o).await?;
         }
     }
     txn.commit().await?;
@@ -293,7 +318,7 @@ pub async fn approve(ctx: &Ctx, id: &str) -> Result<(), AppError> {
     o = am.update(&txn).await?;
     transition(&txn, &mut o, Status::Approved, &ctx.actor(), None).await?;
     transition(&txn, &mut o, Status::Queued, &Actor::system("approval-policy"), None).await?;
-    crate::provisioning::engine::enqueue_provisioning(&txn, &o).await?;
+    enqueue_provisioning(&txn, &o).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -323,7 +348,7 @@ pub async fn cancel(ctx: &Ctx, id: &str, reason: &str) -> Result<(), AppError> {
     }
     let txn = ctx.db().begin().await?;
     let mut o = tenant_order(ctx, &txn, id).await?;
-    let from = Status::parse(&o.status).ok_or_else(|| AppError::internal("order", "unknown status"))?;
+    let from = Status::stored(&o.id, &o.status)?;
     if !can(from, Status::Cancelled) {
         return Err(AppError::Conflict(format!("An order that is {} can no longer be cancelled.", from.label())));
     }
@@ -350,9 +375,7 @@ pub async fn order_rows(db: &impl ConnectionTrait, orders: Vec<order::Model>) ->
             let qr = quotes.remove(&o.quote_id).ok_or_else(|| {
                 AppError::internal("order row", format!("orders row {}: quote {} does not exist", o.id, o.quote_id))
             })?;
-            let status = Status::parse(&o.status).ok_or_else(|| {
-                AppError::internal("order row", format!("orders row {}: unknown status `{}`", o.id, o.status))
-            })?;
+            let status = Status::stored(&o.id, &o.status)?;
             Ok(OrderRow {
                 id: o.id,
                 number: o.number,
@@ -416,7 +439,6 @@ pub async fn detail(ctx: &Ctx, id: &str) -> Result<OrderDetail, AppError> {
     Ok(OrderDetail {
         can_cancel: row.cancellable && ctx.can(crate::auth::permissions::Perm::OrderPlace),
         placed_by_you: placed_by == ctx.user.id,
-        service: crate::provisioning::ssr::for_order(ctx, &row.id).await?.map(Box::new),
         order: row,
         timeline,
         can_approve,

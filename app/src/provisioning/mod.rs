@@ -8,9 +8,9 @@ pub mod adapters;
 pub mod console;
 #[cfg(feature = "ssr")]
 pub mod engine;
-#[cfg(feature = "ssr")]
-pub mod jobs;
 pub mod live;
+pub mod machine;
+pub mod messages;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -88,6 +88,14 @@ pub struct ServiceDetail {
     pub in_progress: Option<String>,
     /// The last live event id when this was read (live updates start after it).
     pub event_cursor: i64,
+}
+
+/// The order page: the order and, once provisioning has started, its service (one server
+/// call for the page's one resource).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPage {
+    pub order: crate::orders::OrderDetail,
+    pub service: Option<ServiceDetail>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +176,12 @@ pub async fn get_service(service_id: String) -> Result<ServiceDetail, AppError> 
 pub async fn service_for_order(order_id: String) -> Result<Option<ServiceDetail>, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
     respond(async { ssr::for_order(&require(Perm::PortalView).await?, &order_id).await }.await)
+}
+
+#[server(endpoint = "orders/page")]
+pub async fn get_order_page(order_id: String) -> Result<OrderPage, AppError> {
+    use crate::auth::{permissions::Perm, ssr::*};
+    respond(async { ssr::order_page(&require(Perm::PortalView).await?, &order_id).await }.await)
 }
 
 #[server(endpoint = "services/change_bandwidth")]

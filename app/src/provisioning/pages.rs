@@ -296,3 +296,26 @@ pub fn ProvisioningCard(detail: ServiceDetail) -> impl IntoView {
         </div>
     }
 }
+
+/// Portal → one order, with its service once provisioning has started; follows live events.
+#[component]
+pub fn OrderDetailPage() -> impl IntoView {
+    use crate::orders::pages::{OrderActions, OrderView};
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id")).unwrap_or_default();
+    let actions = OrderActions::new();
+    let live = use_live(move || Some(format!("/events/orders/{}", id())));
+    let page = Resource::new(move || (id(), live.get(), actions.version()), |(id, ..)| get_order_page(id));
+    view! {
+        <FormError err=actions.error()/>
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || page.get().map(|r| match r {
+                Err(e) => view! { <ErrorBox err=e/> }.into_any(),
+                Ok(p) => {
+                    let aside = p.service.map(|svc| view! { <ProvisioningCard detail=svc/> }.into_any());
+                    view! { <OrderView d=p.order actions=actions aside=aside/> }.into_any()
+                }
+            })}
+        </Suspense>
+    }
+}

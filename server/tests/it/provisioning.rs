@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::common::*;
-use app::provisioning::jobs;
+use app::jobs::{self, JobPayload, JobStatus};
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
@@ -24,7 +24,7 @@ pub(crate) async fn app() -> TestApp {
 }
 
 pub(crate) async fn drain(app: &TestApp) -> Vec<jobs::Ran> {
-    jobs::drain(&app.state, "test-worker", 1000).await.expect("run jobs")
+    app::workers::drain(&app.state, "test-worker", 1000).await.expect("run jobs")
 }
 
 /// Make every queued job due and run until nothing is due.
@@ -303,8 +303,8 @@ async fn transient_errors_are_retried_with_backoff_and_exhausted_retries_reach_a
     set_adapter(&app, &key, &[("transient_pct", "100")]).await;
     let order_id = place(&c, &conn, "1000").await;
     let ran = drain(&app).await;
-    let provision = ran.iter().find(|r| r.kind == jobs::PROVISION_ORDER).unwrap();
-    assert_eq!(provision.status, "queued", "{ran:?}");
+    let provision = ran.iter().find(|r| r.kind == app::orders::ssr::ProvisionOrder::KIND).unwrap();
+    assert_eq!(provision.status, JobStatus::Queued, "{ran:?}");
     assert!(provision.error.as_deref().unwrap().contains("503"), "{ran:?}");
     let job = jobs::active_for(&app.state.db, &order_id).await.unwrap().unwrap();
     assert_eq!(job.attempts, 1);
@@ -760,10 +760,145 @@ async fn a_lease_that_expires_hands_the_job_to_another_worker_without_ordering_t
         .exec(&app.state.db)
         .await
         .unwrap();
-    let ran = jobs::drain(&app.state, "worker-b", 100).await.unwrap();
+    let ran = app::workers::drain(&app.state, "worker-b", 100).await.unwrap();
     assert!(!ran.is_empty());
     assert_eq!(order_of(&app, &order_id).await.status, "active");
     // Worker A's late answer is refused: it no longer holds the lease.
     assert!(!jobs::renew(&app.state.db, &claimed.id, "worker-a", std::time::Duration::from_secs(1)).await.unwrap());
     assert_eq!(executed_provisions(&app).await.len(), 1);
+}
+
+/// A partner that refuses every order with its own words, and a URL of its own in them.
+async fn start_refusing_partner(words: &'static str) -> String {
+    use axum::http::StatusCode as S;
+    use axum::routing::post;
+    let base = "/mefApi/sonata/productOrderingManagement/v10/productOrder";
+    let router = axum::Router::new()
+        .route(base, post(move || async move { (S::UNPROCESSABLE_ENTITY, axum::Json(json!({"message": words}))) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// Everything a customer of Acme can read about `orders`: every portal server function
+/// about them, their pages, the outbox (tomorrow's webhooks) and the tenant's audit trail.
+async fn customer_view(app: &TestApp, c: &Client, orders: &[&str]) -> String {
+    let mut seen = Vec::new();
+    seen.push(c.call("services/list", &[("status", ""), ("q", "")]).await.body.to_string());
+    seen.push(c.call("orders/list", &[]).await.body.to_string());
+    for o in orders {
+        for f in ["orders/get", "orders/page", "services/for_order"] {
+            let r = c.call(f, &[("order_id", o)]).await;
+            assert!(r.status.is_success(), "{f}: {} {}", r.status, r.body);
+            seen.push(r.body.to_string());
+        }
+        let page = c.get(&format!("/portal/orders/{o}")).await;
+        assert!(page.status().is_success());
+        seen.push(page.text().await.unwrap());
+        let svc = service_of(app, o).await;
+        let r = c.call("services/get", &[("service_id", &svc.id)]).await;
+        assert!(r.status.is_success(), "{} {}", r.status, r.body);
+        seen.push(r.body.to_string());
+        let page = c.get(&format!("/portal/services/{}", svc.id)).await;
+        assert!(page.status().is_success());
+        seen.push(page.text().await.unwrap());
+        // The sandbox's customer step on a leg that is not waiting: refused in plain words.
+        for leg in legs_of(app, &svc.id).await {
+            let r = c.call("services/customer_step", &[("service_id", &svc.id), ("leg_id", &leg.id)]).await;
+            seen.push(r.body.to_string());
+        }
+    }
+    let acme = tenant_id(app, "acme").await;
+    for e in entity::outbox_event::Entity::find()
+        .filter(entity::outbox_event::Column::TenantId.eq(&acme))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+    {
+        seen.push(e.payload);
+    }
+    for e in entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::TenantId.eq(&acme))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+    {
+        seen.push(e.details);
+    }
+    seen.join("\n")
+}
+
+#[tokio::test]
+async fn provider_and_partner_error_text_reaches_staff_only() {
+    let app = app().await;
+    let c = customer(&app).await;
+    // 1. A partner that refuses the order outright (a single leg: operations take over).
+    const PARTNER_WORDS: &str = "XQZ-7731 refused: port dump at http://partner.internal/debug/7731";
+    let url = start_refusing_partner(PARTNER_WORDS).await;
+    set_adapter(&app, "linx", &[("adapter", "mef_partner"), ("base_url", &url), ("credentials", "t")]).await;
+    let partner = Conn {
+        offering: offering(&app, "partner").await,
+        a: endpoint(&app, "equinix", "dc_port", "London", 1000).await,
+        b: endpoint(&app, "linx", "exchange_port", "London", 1000).await,
+    };
+    let refused = place(&c, &partner, "1000").await;
+    // 2. A composite whose fabric leg the provider rejects: rolled back, the order fails.
+    for cloud in ["aws", "azure"] {
+        set_adapter(&app, cloud, &[("customer_action", "auto")]).await;
+    }
+    set_adapter(&app, "patchbay", &[("permanent_pct", "100")]).await;
+    let composite = Conn {
+        offering: offering(&app, "cloud-cloud").await,
+        a: endpoint(&app, "aws", "cloud_onramp", "London", 1000).await,
+        b: endpoint(&app, "azure", "cloud_onramp", "London", 1000).await,
+    };
+    let rolled_back = place(&c, &composite, "1000").await;
+    drain(&app).await;
+    assert_eq!(order_of(&app, &refused).await.status, "provisioning", "waits for operations");
+    let failed = order_of(&app, &rolled_back).await;
+    assert_eq!(failed.status, "failed");
+
+    // The customer sees plain words that say what happens next, and nothing of the providers'.
+    let seen = customer_view(&app, &c, &[&refused, &rolled_back]).await;
+    for secret in ["XQZ-7731", "partner.internal", "sandbox-injected", "capacity not available"] {
+        assert!(!seen.contains(secret), "{secret} reached the customer:\n{seen}");
+    }
+    assert!(seen.contains("our operations team is looking at it"), "{seen}");
+    let reason = failed.status_reason.unwrap();
+    assert!(reason.contains("Leg 2") && reason.contains("operations team"), "{reason}");
+
+    // Staff see the detail in the console.
+    let ops = app.login("admin@patchbay.example").await;
+    let list = ops.call("interventions/list", &[("status", "open")]).await;
+    assert!(list.status.is_success(), "{}", list.body);
+    assert!(list.body.to_string().contains("XQZ-7731"), "{}", list.body);
+    let page = ops.get("/console/interventions").await.text().await.unwrap();
+    assert!(page.contains("XQZ-7731") && page.contains("partner.internal"), "the intervention page shows the detail");
+    let jobs = ops.call("jobs/list", &[("status", ""), ("kind", "")]).await;
+    assert!(jobs.body.to_string().contains("sandbox-injected rejection"), "the rolled-back job keeps the detail");
+}
+
+#[tokio::test]
+async fn a_stored_status_that_does_not_parse_is_an_error_not_a_default() {
+    let app = app().await;
+    let c = customer(&app).await;
+    let conn = cross_connect(&app).await;
+    let order_id = place(&c, &conn, "1000").await;
+    drain(&app).await;
+    let svc = service_of(&app, &order_id).await;
+    let mut am: entity::service::ActiveModel = svc.clone().into();
+    am.status = Set("Active ".into());
+    am.update(&app.state.db).await.unwrap();
+    let r = c.call("services/get", &[("service_id", &svc.id)]).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+    let r = c.call("services/suspend", &[("service_id", &svc.id)]).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+    // An order whose status does not parse is refused every transition (no skipped check).
+    let mut o: entity::order::ActiveModel = order_of(&app, &order_id).await.into();
+    o.status = Set("shipped".into());
+    o.update(&app.state.db).await.unwrap();
+    let r = c.call("orders/cancel", &[("order_id", &order_id), ("reason", "")]).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+    assert_eq!(order_of(&app, &order_id).await.status, "shipped", "nothing changed");
 }

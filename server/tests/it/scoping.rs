@@ -89,7 +89,7 @@ async fn fill_every_owned_table(app: &TestApp) {
         .await;
     assert!(o.status.is_success(), "order: {} {}", o.status, o.body);
     let order_id = o.body["id"].as_str().expect("order id").to_string();
-    app::provisioning::jobs::drain(&app.state, "scoping-test", 1000).await.expect("run jobs");
+    app::workers::drain(&app.state, "scoping-test", 1000).await.expect("run jobs");
     let svc = entity::service::Entity::find()
         .filter(entity::service::Column::OrderId.eq(&order_id))
         .one(&app.state.db)

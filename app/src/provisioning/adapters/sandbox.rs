@@ -1,203 +1,7 @@
-//! Provider adapters. The orchestration (`engine`) talks only to [`ProviderAdapter`];
-//! which adapter serves a provider is configuration (`provider_adapters`, Console →
-//! Providers), with a default per provider kind.
-//!
-//! Built in:
-//! - `aws_dx`: AWS Direct Connect hosted connection: `ordering` → `pending` (the customer
-//!   accepts the connection in their AWS account) → `available`.
-//! - `azure_er`: Azure ExpressRoute circuit by service key: `NotProvisioned` (the customer
-//!   confirms the service key) → `Provisioning` → `Provisioned`.
-//! - `gcp_partner`: Google Cloud Partner Interconnect VLAN attachment by pairing key:
-//!   `PENDING_PARTNER` → `PENDING_CUSTOMER` (the customer activates it) → `ACTIVE`.
-//! - `cross_connect`: a data-centre cross-connect: `ordered` → `installing` → `complete`.
-//! - `fabric`: a virtual circuit over the Patchbay fabric: `provisioning` → `active`.
-//! - `mef_partner`: another provider's MEF LSO Sonata-shaped product-ordering API over HTTP.
-//!
-//! The cloud and data-centre adapters run on the **sandbox backend**: no cloud account is
-//! reachable from here, so the provider side is simulated in `sandbox_resources` with the
-//! real lifecycle, references and customer steps, and with per-provider latency and failure
-//! injection. A live backend is an extension point: implement [`ProviderAdapter`] for the
-//! provider's API (for AWS: `CreateHostedConnection`, `DescribeConnections`,
-//! `UpdateConnection`, `DeleteConnection`; for Azure: the ExpressRoute cross-connection
-//! ARM resource's `serviceProviderProvisioningState`; for Google: the partner
-//! `interconnectAttachments` API) and return it from [`for_leg`] when the provider's
-//! backend says so. Nothing pretends to be live: services provisioned on the sandbox show it.
-use std::time::Duration;
-
-use async_trait::async_trait;
-use chrono::Utc;
-use entity::{provider, provider_adapter, sandbox_call, sandbox_resource};
-use rand::Rng;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
-use serde_json::{Map, Value, json};
-
-use crate::error::AppError;
-use crate::state::AppState;
-
-/// Why an adapter call did not succeed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AdapterError {
-    /// Worth retrying (timeouts, 5xx, throttling).
-    Transient(String),
-    /// Retrying will not help (rejected, invalid, not found).
-    Permanent(String),
-}
-
-impl std::fmt::Display for AdapterError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AdapterError::Transient(m) => write!(f, "{m}"),
-            AdapterError::Permanent(m) => write!(f, "{m}"),
-        }
-    }
-}
-
-impl From<AppError> for AdapterError {
-    fn from(e: AppError) -> Self {
-        AdapterError::Transient(e.to_string())
-    }
-}
-
-impl From<sea_orm::DbErr> for AdapterError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        AdapterError::Transient(AppError::from(e).to_string())
-    }
-}
-
-/// What the orchestration asks a provider for: one leg of a service.
-#[derive(Debug, Clone)]
-pub struct Intent {
-    pub tenant_id: String,
-    pub service_number: String,
-    pub leg_name: String,
-    pub bandwidth_mbps: i64,
-    /// The endpoint this leg attaches to (on-ramp or port), when it has one.
-    pub endpoint_name: Option<String>,
-    pub cloud_region: Option<String>,
-    pub location: Option<String>,
-}
-
-/// Where a provider-side resource stands.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Phase {
-    /// The provider is working on it.
-    Working,
-    /// The customer must act (the text says what to do).
-    AwaitingCustomer(String),
-    Ready,
-    Failed(String),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Progress {
-    pub external_ref: String,
-    /// The provider's own state word.
-    pub provider_state: String,
-    pub phase: Phase,
-    /// References to keep with the leg (VLAN, BGP, keys...).
-    pub refs: Map<String, Value>,
-}
-
-/// Traffic over one period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Usage {
-    pub mb_in: i64,
-    pub mb_out: i64,
-}
-
-/// The one interface provisioning uses. Every mutating call carries an idempotency
-/// key: calling again with the same key must not create or change anything twice.
-#[async_trait]
-pub trait ProviderAdapter: Send + Sync {
-    fn name(&self) -> &'static str;
-    /// Local checks before anything is ordered.
-    fn validate(&self, intent: &Intent) -> Result<(), AdapterError>;
-    async fn provision(&self, intent: &Intent, key: &str) -> Result<Progress, AdapterError>;
-    async fn status(&self, external_ref: &str) -> Result<Progress, AdapterError>;
-    async fn modify_bandwidth(&self, external_ref: &str, mbps: i64, key: &str) -> Result<(), AdapterError>;
-    async fn suspend(&self, external_ref: &str, key: &str) -> Result<(), AdapterError>;
-    async fn resume(&self, external_ref: &str, key: &str) -> Result<(), AdapterError>;
-    async fn terminate(&self, external_ref: &str, key: &str) -> Result<(), AdapterError>;
-    /// The provider's view of this tenant's resources: `(external_ref, provider_state)`.
-    async fn sync_inventory(&self, tenant_id: &str) -> Result<Vec<(String, String)>, AdapterError>;
-    /// Traffic over a period, when the provider reports it.
-    async fn usage(
-        &self,
-        external_ref: &str,
-        from: chrono::DateTime<Utc>,
-        to: chrono::DateTime<Utc>,
-    ) -> Result<Option<Usage>, AdapterError>;
-    /// Sandbox only: perform the customer's step (accept, confirm, activate) for them.
-    async fn customer_action(&self, external_ref: &str) -> Result<(), AdapterError> {
-        let _ = external_ref;
-        Err(AdapterError::Permanent("This provider has no customer step to perform here.".into()))
-    }
-}
-
-// ----- settings ----------------------------------------------------------------------------
-
-/// The adapter a provider uses when nobody has chosen one.
-pub fn default_adapter(p: &provider::Model) -> &'static str {
-    match (p.kind.as_str(), p.key.as_str()) {
-        (_, "aws") => "aws_dx",
-        (_, "azure") => "azure_er",
-        (_, "gcp") => "gcp_partner",
-        ("carrier", _) => "fabric",
-        _ => "cross_connect",
-    }
-}
-
-/// Effective settings of a provider (its row, or the defaults).
-pub fn settings_of(p: &provider::Model, row: Option<provider_adapter::Model>) -> provider_adapter::Model {
-    row.unwrap_or_else(|| provider_adapter::Model {
-        provider_id: p.id.clone(),
-        adapter: default_adapter(p).into(),
-        backend: "sandbox".into(),
-        base_url: None,
-        credentials_sealed: None,
-        latency_ms: 0,
-        transient_pct: 0,
-        permanent_pct: 0,
-        timeout_pct: 0,
-        customer_action: "manual".into(),
-        updated_at: p.created_at,
-        updated_by: None,
-    })
-}
-
-/// The adapter a leg was ordered through (its provider's settings, the leg's adapter): a
-/// provider switched to another adapter later still manages the legs it already holds.
-pub async fn for_leg(
-    state: &AppState,
-    provider_id: &str,
-    adapter_name: &str,
-) -> Result<Box<dyn ProviderAdapter>, AppError> {
-    let p = provider::Entity::find_by_id(provider_id.to_string()).one(&state.db).await?.ok_or(AppError::NotFound)?;
-    let row = provider_adapter::Entity::find_by_id(provider_id.to_string()).one(&state.db).await?;
-    let mut cfg = settings_of(&p, row);
-    cfg.adapter = adapter_name.to_string();
-    let timeout = Duration::from_millis(state.settings.adapter_timeout_ms.max(1));
-    if cfg.adapter == "mef_partner" {
-        let base = cfg.base_url.clone().filter(|u| !u.is_empty()).ok_or_else(|| {
-            AppError::Conflict(format!("{} uses the partner API but has no base URL configured.", p.name))
-        })?;
-        let token = match &cfg.credentials_sealed {
-            Some(sealed) => Some(state.sealer.open(sealed).map_err(|_| {
-                AppError::Conflict(format!(
-                    "{}'s partner API credentials cannot be read with this server's secret key; enter them again.",
-                    p.name
-                ))
-            })?),
-            None => None,
-        };
-        return Ok(Box::new(MefPartner::new(&base, token, timeout)?));
-    }
-    let spec = spec(&cfg.adapter)
-        .ok_or_else(|| AppError::Conflict(format!("{} names an unknown adapter `{}`.", p.name, cfg.adapter)))?;
-    Ok(Box::new(Sandbox { spec, db: state.db.clone(), cfg, timeout }))
-}
-
-// ----- the sandbox backend -----------------------------------------------------------------
+//! The sandbox backend: the provider side simulated in `sandbox_resources` with each
+//! product's real lifecycle, references and customer steps, and with per-provider latency
+//! and failure injection.
+use super::*;
 
 /// Who moves a resource out of a state.
 #[derive(Debug, Clone, Copy)]
@@ -208,7 +12,7 @@ enum Gate {
     Customer(&'static str),
 }
 
-struct Spec {
+pub(super) struct Spec {
     adapter: &'static str,
     prefix: &'static str,
     /// Lifecycle in order; the last state is "ready". Each state's gate says who moves it on.
@@ -359,15 +163,15 @@ const SPECS: &[Spec] = &[
     },
 ];
 
-fn spec(adapter: &str) -> Option<&'static Spec> {
+pub(super) fn spec(adapter: &str) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.adapter == adapter)
 }
 
-struct Sandbox {
-    spec: &'static Spec,
-    db: DatabaseConnection,
-    cfg: provider_adapter::Model,
-    timeout: Duration,
+pub(super) struct Sandbox {
+    pub(super) spec: &'static Spec,
+    pub(super) db: DatabaseConnection,
+    pub(super) cfg: provider_adapter::Model,
+    pub(super) timeout: Duration,
 }
 
 /// What the dice said for one call.
@@ -672,171 +476,6 @@ pub fn sandbox_usage(r: &str, mbps: i64, from: chrono::DateTime<Utc>, to: chrono
     Usage { mb_in: mb(util_in), mb_out: mb(util_out) }
 }
 
-// ----- MEF LSO Sonata partner adapter --------------------------------------------------------
-
-/// Orders from another provider through its MEF LSO Sonata product-ordering API
-/// (`productOrderingManagement/v10/productOrder`). Our idempotency key travels as the
-/// order's `externalId`; the partner answers a repeated `externalId` with the order it
-/// already has.
-pub struct MefPartner {
-    base: String,
-    token: Option<String>,
-    http: reqwest::Client,
-}
-
-pub const SONATA_ORDERS: &str = "mefApi/sonata/productOrderingManagement/v10/productOrder";
-
-impl MefPartner {
-    pub fn new(base: &str, token: Option<String>, timeout: Duration) -> Result<Self, AppError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| AppError::internal("partner http client", e))?;
-        Ok(Self { base: base.trim_end_matches('/').to_string(), token, http })
-    }
-
-    fn url(&self, tail: &str) -> String {
-        format!("{}/{SONATA_ORDERS}{tail}", self.base)
-    }
-
-    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, AdapterError> {
-        let req = match &self.token {
-            Some(t) => req.bearer_auth(t),
-            None => req,
-        };
-        let res = req.send().await.map_err(|e| {
-            AdapterError::Transient(if e.is_timeout() {
-                "partner API did not answer in time".into()
-            } else {
-                format!("partner API unreachable: {e}")
-            })
-        })?;
-        let status = res.status();
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        let message =
-            body.get("message").or_else(|| body.get("reason")).and_then(|v| v.as_str()).unwrap_or("").to_string();
-        if status.is_success() {
-            Ok(body)
-        } else if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
-            Err(AdapterError::Transient(format!("partner API answered {status} {message}")))
-        } else {
-            Err(AdapterError::Permanent(format!("partner API refused the order: {status} {message}")))
-        }
-    }
-
-    fn progress(body: &Value) -> Result<Progress, AdapterError> {
-        let id = body
-            .get("id")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| AdapterError::Transient("partner API answered without an order id".into()))?;
-        let state = body.get("state").and_then(|v| v.as_str()).unwrap_or("acknowledged").to_string();
-        let phase = match state.as_str() {
-            "completed" => Phase::Ready,
-            "failed" | "rejected" | "cancelled" => Phase::Failed(format!("The partner's order is {state}.")),
-            _ => Phase::Working,
-        };
-        let mut refs = Map::new();
-        refs.insert("partner_order_id".into(), json!(id));
-        if let Some(p) = body.pointer("/productOrderItem/0/product/id").and_then(|v| v.as_str()) {
-            refs.insert("partner_product_id".into(), json!(p));
-        }
-        Ok(Progress { external_ref: id.to_string(), provider_state: state, phase, refs })
-    }
-
-    async fn item_order(&self, r: &str, key: &str, action: &str, config: Value) -> Result<(), AdapterError> {
-        let current = self.send(self.http.get(self.url(&format!("/{r}")))).await?;
-        let product_id = current.pointer("/productOrderItem/0/product/id").and_then(|v| v.as_str()).unwrap_or(r);
-        let body = json!({
-            "externalId": key,
-            "productOrderItem": [{
-                "id": "1",
-                "action": action,
-                "product": {"id": product_id, "productConfiguration": config},
-            }],
-        });
-        self.send(self.http.post(self.url("")).json(&body)).await?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl ProviderAdapter for MefPartner {
-    fn name(&self) -> &'static str {
-        "mef_partner"
-    }
-
-    fn validate(&self, intent: &Intent) -> Result<(), AdapterError> {
-        if intent.bandwidth_mbps <= 0 {
-            return Err(AdapterError::Permanent("Bandwidth must be positive.".into()));
-        }
-        Ok(())
-    }
-
-    async fn provision(&self, intent: &Intent, key: &str) -> Result<Progress, AdapterError> {
-        let body = json!({
-            "externalId": key,
-            "description": format!("{} {}", intent.service_number, intent.leg_name),
-            "productOrderItem": [{
-                "id": "1",
-                "action": "add",
-                "product": {
-                    "productConfiguration": {
-                        "@type": "urn:mef:lso:spec:sonata:access-eline-ovc:v1.0.0:all",
-                        "bandwidth": {"amount": intent.bandwidth_mbps, "units": "Mbps"},
-                        "endpoint": intent.endpoint_name,
-                        "location": intent.location,
-                    }
-                }
-            }]
-        });
-        Self::progress(&self.send(self.http.post(self.url("")).json(&body)).await?)
-    }
-
-    async fn status(&self, r: &str) -> Result<Progress, AdapterError> {
-        Self::progress(&self.send(self.http.get(self.url(&format!("/{r}")))).await?)
-    }
-
-    async fn modify_bandwidth(&self, r: &str, mbps: i64, key: &str) -> Result<(), AdapterError> {
-        self.item_order(r, key, "modify", json!({"bandwidth": {"amount": mbps, "units": "Mbps"}})).await
-    }
-
-    async fn suspend(&self, r: &str, key: &str) -> Result<(), AdapterError> {
-        self.item_order(r, key, "modify", json!({"administrativeState": "disabled"})).await
-    }
-
-    async fn resume(&self, r: &str, key: &str) -> Result<(), AdapterError> {
-        self.item_order(r, key, "modify", json!({"administrativeState": "enabled"})).await
-    }
-
-    async fn terminate(&self, r: &str, key: &str) -> Result<(), AdapterError> {
-        self.item_order(r, key, "delete", json!({})).await
-    }
-
-    async fn sync_inventory(&self, _tenant_id: &str) -> Result<Vec<(String, String)>, AdapterError> {
-        let body = self.send(self.http.get(self.url(""))).await?;
-        Ok(body
-            .as_array()
-            .map(|orders| {
-                orders
-                    .iter()
-                    .filter_map(|o| Some((o.get("id")?.as_str()?.to_string(), o.get("state")?.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default())
-    }
-
-    async fn usage(
-        &self,
-        _r: &str,
-        _from: chrono::DateTime<Utc>,
-        _to: chrono::DateTime<Utc>,
-    ) -> Result<Option<Usage>, AdapterError> {
-        // Sonata product ordering carries no usage; the partner bills it on its invoice.
-        Ok(None)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -851,7 +490,7 @@ mod tests {
                 }
             }
         }
-        assert!(super::super::ADAPTER_CHOICES.iter().all(|(a, _)| *a == "mef_partner" || spec(a).is_some()));
+        assert!(crate::provisioning::ADAPTER_CHOICES.iter().all(|(a, _)| *a == "mef_partner" || spec(a).is_some()));
     }
 
     #[test]
