@@ -161,9 +161,19 @@ pub const ADAPTER_CHOICES: &[(&str, &str)] = &[
 // ----- customer portal -----------------------------------------------------------------------
 
 #[server(endpoint = "services/list")]
-pub async fn list_services(status: Option<String>, q: Option<String>) -> Result<Vec<ServiceRow>, AppError> {
+pub async fn list_services(
+    status: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+) -> Result<crate::core::page::Page<ServiceRow>, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
-    respond(async { ssr::list(&require(Perm::PortalView).await?, status, q).await }.await)
+    respond(
+        async {
+            let req = crate::core::page::PageRequest::new(cursor);
+            ssr::list(&require(Perm::PortalView).await?, status, q, &req).await
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "services/get")]

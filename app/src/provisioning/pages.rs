@@ -34,7 +34,10 @@ pub fn ServicesPage() -> impl IntoView {
     let query = use_query_map();
     let status = move || query.with(|m| m.get("status")).unwrap_or_default();
     let q = move || query.with(|m| m.get("q")).unwrap_or_default();
-    let services = Resource::new(move || (status(), q()), |(s, q)| list_services(Some(s), Some(q)));
+    let services = Resource::new(
+        move || (status(), q(), query.with(|m| m.get("cursor"))),
+        |(s, q, c)| list_services(Some(s), Some(q), c),
+    );
     view! {
         <Title text="Services"/>
         <PageHeader title="Services" subtitle="Your connections: provisioning, active, suspended and past.">
@@ -57,34 +60,29 @@ pub fn ServicesPage() -> impl IntoView {
             </div>
             <button type="submit" class=BTN_SECONDARY>"Filter"</button>
         </form>
-        <Suspense fallback=|| view! { <Loading/> }>
-            {move || services.get().map(|r| match r {
-                Err(e) => view! { <ErrorBox err=e/> }.into_any(),
-                Ok(list) if list.is_empty() => view! {
-                    <EmptyState title="No services" body="A service appears here as soon as an approved order starts provisioning."/>
-                }.into_any(),
-                Ok(list) => view! {
-                    <Table headers=vec!["Service", "Connection", "Providers", "Bandwidth", "Order", "Status"]>
-                        {list.into_iter().map(|s| view! {
-                            <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/40">
-                                <td class=TD>
-                                    <a href=format!("/portal/services/{}", s.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{s.number.clone()}</a>
-                                    <span class="block text-xs text-slate-500">{s.activated_at.clone().map(|a| format!("active since {a}")).unwrap_or_else(|| format!("created {}", s.created_at))}</span>
-                                </td>
-                                <td class=TD>
-                                    <span class="block max-w-md truncate" title=format!("{} ↔ {}", s.a_end, s.b_end)>{format!("{} ↔ {}", s.a_end, s.b_end)}</span>
-                                    <span class="block text-xs text-slate-500">{s.offering.clone()}</span>
-                                </td>
-                                <td class=TD>{s.providers.clone()}</td>
-                                <td class=format!("{TD} tabular-nums")>{s.bandwidth.clone()}{s.pending_bandwidth.clone().map(|p| view! { <span class="block text-xs text-amber-600 dark:text-amber-400">{format!("→ {p}")}</span> })}</td>
-                                <td class=TD><a href=format!("/portal/orders/{}", s.order_id) class=BTN_LINK>{s.order_number.clone()}</a></td>
-                                <td class=TD><Badge text=status_label(&s.status) tone=service_tone(&s.status)/></td>
-                            </tr>
-                        }).collect_view()}
-                    </Table>
-                }.into_any(),
-            })}
-        </Suspense>
+        <crate::components::list::PagedList
+            resource=services
+            headers=vec!["Service", "Connection", "Providers", "Bandwidth", "Order", "Status"]
+            noun="services"
+            empty_title="No services"
+            empty_body="A service appears here as soon as an approved order starts provisioning. If you filtered, clear the filter."
+            row=|s: ServiceRow| view! {
+                <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/40">
+                    <td class=TD>
+                        <a href=format!("/portal/services/{}", s.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{s.number.clone()}</a>
+                        <span class="block text-xs text-slate-500">{s.activated_at.clone().map(|a| format!("active since {a}")).unwrap_or_else(|| format!("created {}", s.created_at))}</span>
+                    </td>
+                    <td class=TD>
+                        <span class="block max-w-md truncate" title=format!("{} ↔ {}", s.a_end, s.b_end)>{format!("{} ↔ {}", s.a_end, s.b_end)}</span>
+                        <span class="block text-xs text-slate-500">{s.offering.clone()}</span>
+                    </td>
+                    <td class=TD>{s.providers.clone()}</td>
+                    <td class=format!("{TD} tabular-nums")>{s.bandwidth.clone()}{s.pending_bandwidth.clone().map(|p| view! { <span class="block text-xs text-amber-600 dark:text-amber-400">{format!("→ {p}")}</span> })}</td>
+                    <td class=TD><a href=format!("/portal/orders/{}", s.order_id) class=BTN_LINK>{s.order_number.clone()}</a></td>
+                    <td class=TD><Badge text=status_label(&s.status) tone=service_tone(&s.status)/></td>
+                </tr>
+            }
+        />
     }
 }
 

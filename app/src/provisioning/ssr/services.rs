@@ -2,73 +2,124 @@
 use super::*;
 
 async fn tenant_service(ctx: &Ctx, conn: &impl ConnectionTrait, id: &str) -> Result<service::Model, AppError> {
-    let t = ctx.tenant()?;
-    service::Entity::find_by_id(id.to_string())
-        .filter(service::Column::TenantId.eq(&t.id))
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound)
+    ctx.scope()?.get::<service::Entity, _>(conn, id.to_string()).await
 }
 
 async fn row(db: &impl ConnectionTrait, s: service::Model) -> Result<ServiceRow, AppError> {
-    let a = load_endpoint(db, &s.a_endpoint_id).await?;
-    let b = load_endpoint(db, &s.b_endpoint_id).await?;
-    let off = offering::Entity::find_by_id(s.offering_id.clone()).one(db).await?;
-    let o = order::Entity::find_by_id(s.order_id.clone()).one(db).await?;
+    let mut rows = rows(db, vec![s]).await?;
+    rows.pop().ok_or_else(|| AppError::internal("service row", "no row built"))
+}
+
+/// Rows for a page of services: catalog names, orders, legs and providers in one query
+/// each, however many services the page holds.
+async fn rows(db: &impl ConnectionTrait, services: Vec<service::Model>) -> Result<Vec<ServiceRow>, AppError> {
+    let names = crate::catalog::ssr::CatalogNames::load(
+        db,
+        services.iter().map(|s| s.offering_id.clone()),
+        services.iter().flat_map(|s| [s.a_endpoint_id.clone(), s.b_endpoint_id.clone()]),
+    )
+    .await?;
+    let ids: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
+    let order_ids: Vec<String> = services.iter().map(|s| s.order_id.clone()).collect();
+    let orders: HashMap<String, String> = order::Entity::find()
+        .filter(order::Column::Id.is_in(order_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.number))
+        .collect();
     let legs = service_leg::Entity::find()
-        .filter(service_leg::Column::ServiceId.eq(&s.id))
+        .filter(service_leg::Column::ServiceId.is_in(ids))
         .order_by_asc(service_leg::Column::Seq)
         .all(db)
         .await?;
-    let mut names = Vec::new();
-    for l in &legs {
-        if let Some(p) = provider::Entity::find_by_id(l.provider_id.clone()).one(db).await?
-            && !names.contains(&p.name)
-        {
-            names.push(p.name);
-        }
-    }
-    let status = service_status(&s)?;
-    Ok(ServiceRow {
-        id: s.id,
-        number: s.number,
-        status: status.as_str().into(),
-        status_reason: s.status_reason,
-        offering: off.map(|o| o.name).unwrap_or_default(),
-        a_end: a.map(|l| l.label()).unwrap_or_default(),
-        b_end: b.map(|l| l.label()).unwrap_or_default(),
-        bandwidth_mbps: s.bandwidth_mbps,
-        bandwidth: mbps_label(s.bandwidth_mbps),
-        pending_bandwidth: s.pending_bandwidth_mbps.map(mbps_label),
-        order_id: s.order_id,
-        order_number: o.map(|o| o.number).unwrap_or_default(),
-        providers: names.join(", "),
-        activated_at: s.activated_at.map(when),
-        created_at: when(s.created_at),
-    })
+    let provider_ids: Vec<String> = legs.iter().map(|l| l.provider_id.clone()).collect();
+    let providers: HashMap<String, String> = provider::Entity::find()
+        .filter(provider::Column::Id.is_in(provider_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    services
+        .into_iter()
+        .map(|s| {
+            let mut names_of_providers: Vec<String> = Vec::new();
+            for l in legs.iter().filter(|l| l.service_id == s.id) {
+                if let Some(p) = providers.get(&l.provider_id)
+                    && !names_of_providers.contains(p)
+                {
+                    names_of_providers.push(p.clone());
+                }
+            }
+            let status = service_status(&s)?;
+            Ok(ServiceRow {
+                offering: names.offering(&s.offering_id).map(|o| o.name.clone()).unwrap_or_default(),
+                a_end: names.endpoint_label(&s.a_endpoint_id),
+                b_end: names.endpoint_label(&s.b_endpoint_id),
+                order_number: orders.get(&s.order_id).cloned().unwrap_or_default(),
+                id: s.id,
+                number: s.number,
+                status: status.as_str().into(),
+                status_reason: s.status_reason,
+                bandwidth_mbps: s.bandwidth_mbps,
+                bandwidth: mbps_label(s.bandwidth_mbps),
+                pending_bandwidth: s.pending_bandwidth_mbps.map(mbps_label),
+                order_id: s.order_id,
+                providers: names_of_providers.join(", "),
+                activated_at: s.activated_at.map(when),
+                created_at: when(s.created_at),
+            })
+        })
+        .collect()
 }
 
-pub async fn list(ctx: &Ctx, status: Option<String>, q: Option<String>) -> Result<Vec<ServiceRow>, AppError> {
-    let t = ctx.tenant()?;
-    let mut find = service::Entity::find().filter(service::Column::TenantId.eq(&t.id));
+/// The tenant's services, newest first, one page. The search matches the service
+/// number, the order number, either end's endpoint name and the product, in the database.
+pub async fn list(
+    ctx: &Ctx,
+    status: Option<String>,
+    q: Option<String>,
+    req: &crate::core::page::PageRequest,
+) -> Result<crate::core::page::Page<ServiceRow>, AppError> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+    let mut find = ctx.scope()?.find::<service::Entity>();
     if let Some(s) = status.filter(|s| !s.is_empty()) {
-        find = find.filter(service::Column::Status.eq(s));
+        let st = ServiceStatus::parse(&s).ok_or_else(|| AppError::field("status", "Choose a status from the list."))?;
+        find = find.filter(service::Column::Status.eq(st.as_str()));
     }
-    let services = find.order_by_desc(service::Column::CreatedAt).limit(500).all(ctx.db()).await?;
-    let needle = q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
-    let mut out = Vec::new();
-    for s in services {
-        let r = row(ctx.db(), s).await?;
-        let hit = needle.as_ref().is_none_or(|n| {
-            [&r.number, &r.order_number, &r.a_end, &r.b_end, &r.providers, &r.offering]
-                .iter()
-                .any(|f| f.to_lowercase().contains(n))
-        });
-        if hit {
-            out.push(r);
-        }
+    if let Some(n) = q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty()) {
+        let pat = format!("%{}%", n.replace(['%', '_'], ""));
+        let lower = |c: Expr| Expr::expr(Func::lower(c));
+        let endpoints = Query::select()
+            .column(endpoint::Column::Id)
+            .from(endpoint::Entity)
+            .and_where(lower(Expr::col(endpoint::Column::Name)).like(pat.clone()))
+            .to_owned();
+        let orders = Query::select()
+            .column(order::Column::Id)
+            .from(order::Entity)
+            .and_where(lower(Expr::col(order::Column::Number)).like(pat.clone()))
+            .to_owned();
+        let offerings = Query::select()
+            .column(offering::Column::Id)
+            .from(offering::Entity)
+            .and_where(lower(Expr::col(offering::Column::Name)).like(pat.clone()))
+            .to_owned();
+        find = find.filter(
+            sea_orm::Condition::any()
+                .add(lower(Expr::col(service::Column::Number)).like(pat))
+                .add(service::Column::OrderId.in_subquery(orders))
+                .add(service::Column::AEndpointId.in_subquery(endpoints.clone()))
+                .add(service::Column::BEndpointId.in_subquery(endpoints))
+                .add(service::Column::OfferingId.in_subquery(offerings)),
+        );
     }
-    Ok(out)
+    let page = crate::core::page::Keyset::newest(service::Column::CreatedAt, service::Column::Id)
+        .page(ctx.db(), find, req)
+        .await?;
+    let info = page.page_info;
+    Ok(crate::core::page::Page { items: rows(ctx.db(), page.items).await?, page_info: info })
 }
 
 fn ref_label(key: &str) -> String {
