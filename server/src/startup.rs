@@ -90,8 +90,10 @@ pub fn app_state(cfg: &Config, db: DatabaseConnection) -> anyhow::Result<AppStat
             ..AppSettings::default()
         }),
         mailer,
-        sealer: app::crypto::Sealer::new(&cfg.secret_key()),
-        oidc: app::sso::ssr::OidcCache::new(),
+        sealer: cfg.sealer(),
+        // No silent fallback to a client without the redirect policy and timeout.
+        oidc: app::sso::ssr::OidcCache::new(cfg.oidc_allow_insecure_issuers)
+            .map_err(|e| anyhow::anyhow!("cannot build the OpenID Connect HTTP client: {e}"))?,
         live: app::live::Live::new(),
     })
 }
@@ -159,7 +161,7 @@ pub fn router(state: AppState, cfg: &Config) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::render))
+        .route("/metrics", crate::metrics::main_listener_route(cfg.metrics_token.as_ref()))
         .route("/exports/audit.jsonl", get(crate::exports::jsonl))
         .route("/exports/audit.manifest.json", get(crate::exports::manifest))
         .route("/auth/oidc/start", get(crate::oidc::start))
@@ -191,6 +193,8 @@ pub fn router(state: AppState, cfg: &Config) -> Router {
 pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
+    /// `PATCHBAY_METRICS_BIND`: `/metrics` on a listener of its own.
+    metrics: Option<(tokio::net::TcpListener, Router)>,
     pub state: AppState,
     workers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -198,10 +202,20 @@ pub struct Application {
 impl Application {
     /// Connect, migrate, bind. `workers`: run background housekeeping in this process.
     pub async fn build(cfg: Config, workers: bool) -> anyhow::Result<Self> {
+        cfg.validate()?;
         let db = connect(&cfg).await?;
         migrate(&db).await?;
         let state = app_state(&cfg, db)?;
         let listener = tokio::net::TcpListener::bind(&cfg.bind).await?;
+        let metrics = match &cfg.metrics_bind {
+            Some(addr) => Some((
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("PATCHBAY_METRICS_BIND={addr}: {e}"))?,
+                crate::metrics::own_listener_router(state.clone()),
+            )),
+            None => None,
+        };
         let router = router(state.clone(), &cfg);
         let mut tasks = Vec::new();
         if !cfg.is_sqlite() {
@@ -215,16 +229,28 @@ impl Application {
                 Duration::from_millis(cfg.worker_idle_ms.max(10)),
             ));
         }
-        Ok(Self { listener, router, state, workers: tasks })
+        Ok(Self { listener, router, metrics, state, workers: tasks })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
+    /// The port of the metrics listener, when `PATCHBAY_METRICS_BIND` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok()).map(|a| a.port())
+    }
+
     /// Serve until SIGINT/SIGTERM, then finish in-flight requests.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
         let live = self.state.live.clone();
+        if let Some((listener, router)) = self.metrics.take() {
+            self.workers.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            }));
+        }
         let res = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 shutdown_signal().await;
