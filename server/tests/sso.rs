@@ -521,6 +521,16 @@ async fn userinfo_for_another_subject_is_refused() {
     assert!(failed.iter().any(|e| e.details.contains("userinfo_mismatch") && e.details.contains("mallory")));
 }
 
+async fn corrupt_require_sso(app: &TestApp) {
+    use sea_orm::sea_query::Expr;
+    entity::sso_config::Entity::update_many()
+        .col_expr(entity::sso_config::Column::RequireSso, Expr::value(true))
+        .filter(entity::sso_config::Column::TenantId.eq(tenant_id(app, "acme").await))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+}
+
 /// Overwrite one column of acme's stored configuration with `value`.
 async fn corrupt(app: &TestApp, column: entity::sso_config::Column, value: &str) {
     use sea_orm::sea_query::Expr;
@@ -577,11 +587,19 @@ async fn a_corrupt_stored_configuration_is_an_error_not_a_default() {
     let res = app.client().get("/auth/oidc/start?tenant=acme").await;
     assert_eq!(sso_error(res.headers()["location"].to_str().unwrap()), "misconfigured");
     assert!(audited_failures().await.iter().any(|d| d.contains("allowed_domains")));
+    // Acme does not require SSO, so its members' passwords still work; with "require SSO"
+    // and a corrupt domain list, a password sign-in of that domain fails closed.
+    let r = app.client().call("login", &[("email", "member@acme.example"), ("password", PASSWORD)]).await;
+    assert!(r.status.is_success() || r.status.is_redirection(), "{} {}", r.status, r.body);
+    corrupt_require_sso(&app).await;
+    let r = app.client().call("login", &[("email", "member@acme.example"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
     // Another tenant's sign-in does not depend on acme's row.
     let r = app.client().call("login", &[("email", "tenant_admin@globex.example"), ("password", PASSWORD)]).await;
     assert!(r.status.is_success() || r.status.is_redirection(), "{} {}", r.status, r.body);
 
-    // A default role that is not a role.
+    // A default role that is not a role (the row repaired first, as an operator would).
+    entity::sso_config::Entity::delete_by_id(acme.clone()).exec(&app.state.db).await.unwrap();
     configure(&app, &idp.issuer, "", false).await;
     corrupt(&app, entity::sso_config::Column::DefaultRole, "overlord").await;
     let res = app.client().get("/auth/oidc/start?tenant=acme").await;

@@ -55,12 +55,24 @@ pub fn parse_stored(cfg: &sso_config::Model) -> Result<StoredSso, CorruptRow> {
 
 /// Rows whose stored domains may hold `domain` (a text match narrows the search; each
 /// candidate is then parsed, and a corrupt candidate is an error).
-async fn rows_with_domain(db: &DatabaseConnection, domain: &str) -> Result<Vec<sso_config::Model>, AppError> {
+async fn rows_with_domain(
+    db: &DatabaseConnection,
+    domain: &str,
+    only_requiring_sso: bool,
+    except_tenant: Option<&str>,
+) -> Result<Vec<sso_config::Model>, AppError> {
     if !valid_domain(domain) {
         return Ok(Vec::new());
     }
+    let mut q = sso_config::Entity::find().filter(sso_config::Column::AllowedDomains.contains(domain));
+    if only_requiring_sso {
+        q = q.filter(sso_config::Column::RequireSso.eq(true));
+    }
+    if let Some(t) = except_tenant {
+        q = q.filter(sso_config::Column::TenantId.ne(t));
+    }
     let mut out = Vec::new();
-    for cfg in sso_config::Entity::find().filter(sso_config::Column::AllowedDomains.contains(domain)).all(db).await? {
+    for cfg in q.all(db).await? {
         if parse_stored(&cfg)?.domains.iter().any(|d| d == domain) {
             out.push(cfg);
         }
@@ -74,7 +86,7 @@ pub async fn tenant_for_email(
     email: &str,
 ) -> Result<Option<(tenant::Model, sso_config::Model)>, AppError> {
     let Some(domain) = email_domain(email) else { return Ok(None) };
-    for cfg in rows_with_domain(db, &domain).await? {
+    for cfg in rows_with_domain(db, &domain, false, None).await? {
         if let Some(t) = tenant::Entity::find_by_id(cfg.tenant_id.clone()).one(db).await?
             && t.status != "deleted"
         {
@@ -84,9 +96,10 @@ pub async fn tenant_for_email(
     Ok(None)
 }
 
-/// The tenants other than `except` whose SSO already claims `domain`.
+/// Whether a tenant other than `except` already claims `domain` for its SSO (`except`'s
+/// own row is not read: saving replaces it, which is how a corrupt row is repaired).
 pub async fn domain_claimed_elsewhere(db: &DatabaseConnection, domain: &str, except: &str) -> Result<bool, AppError> {
-    Ok(rows_with_domain(db, domain).await?.iter().any(|c| c.tenant_id != except))
+    Ok(!rows_with_domain(db, domain, false, Some(except)).await?.is_empty())
 }
 
 /// Whether password sign-in is refused for this (non platform-admin) user.
@@ -94,10 +107,16 @@ pub async fn password_refused(db: &DatabaseConnection, user: &user::Model) -> Re
     if user.is_platform_admin {
         return Ok(None);
     }
-    if let Some((t, cfg)) = tenant_for_email(db, &user.email).await?
-        && cfg.require_sso
-    {
-        return Ok(Some(t.name));
+    // Only rows that require SSO matter here (so a corrupt row of a tenant that does not
+    // require it does not lock its members out of password sign-in).
+    if let Some(domain) = email_domain(&user.email) {
+        for cfg in rows_with_domain(db, &domain, true, None).await? {
+            if let Some(t) = tenant::Entity::find_by_id(cfg.tenant_id.clone()).one(db).await?
+                && t.status != "deleted"
+            {
+                return Ok(Some(t.name));
+            }
+        }
     }
     for m in membership::Entity::find().filter(membership::Column::UserId.eq(&user.id)).all(db).await? {
         if let Some(cfg) = sso_config::Entity::find_by_id(m.tenant_id.clone()).one(db).await?
