@@ -46,8 +46,9 @@ impl KeySet {
         let hk = Hkdf::<Sha256>::new(Some(HKDF_SALT), secret.as_bytes());
         let mut seal = [0u8; 32];
         let mut id = [0u8; 8];
-        // Both lengths are far below HKDF-SHA256's limit of 255 × 32 bytes, so expand cannot fail;
-        // should it ever, the all-zero buffers would be caught by the round-trip tests.
+        // Both lengths are constants far below HKDF-SHA256's limit of 255 × 32 bytes, the only
+        // case in which expand fails. (Were it to fail, every secret would get the same all-zero
+        // key id, which `keys_are_separated_by_purpose_and_ids_do_not_reveal_the_key` rules out.)
         let _ = hk.expand(SEAL_LABEL, &mut seal);
         let _ = hk.expand(KEY_ID_LABEL, &mut id);
         let mut h = Sha256::new();
