@@ -3,9 +3,15 @@
 //
 // As a script:   IDP_PORT=0 IDP_REDIRECT_URIS=http://127.0.0.1:3000/auth/oidc/callback \
 //                IDP_POST_LOGOUT_REDIRECT_URIS=http://127.0.0.1:3000/login node end2end/oidc/idp.mjs
+//   IDP_CLAIMS_IN_ID_TOKEN=1 also puts the scopes' claims (email, name, groups) in the ID
+//   token; by default (oidc-provider's own default, as the OpenID Connect spec says for
+//   scope-requested claims when an access token is issued) they come from UserInfo only,
+//   and the ID token carries just `sub` and the protocol claims.
+//   IDP_TAMPER_USERINFO_SUB=<sub> makes UserInfo answer for another subject (a test of the
+//   relying party's `sub` check; never use it otherwise).
 //   prints exactly one line `IDP_READY http://127.0.0.1:<port>` on stdout once it listens (all
 //   of oidc-provider's own notices go to stderr), then runs until SIGTERM or SIGINT.
-// As a module:   const idp = await startIdp({ port: 0, redirectUris, postLogoutRedirectUris });
+// As a module:   const idp = await startIdp({ port: 0, redirectUris, postLogoutRedirectUris, claimsInIdToken });
 //                ... idp.issuer ...; await idp.close();
 //
 // What a browser sees (see end2end/oidc/README.md for the HTTP sequence):
@@ -79,7 +85,7 @@ const page = (title, body) => `<!DOCTYPE html>
 const escapeHtml = (s) =>
   String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 
-function configuration({ redirectUris, postLogoutRedirectUris }) {
+function configuration({ redirectUris, postLogoutRedirectUris, claimsInIdToken }) {
   const client = (id, secret) => ({
     client_id: id,
     client_secret: secret,
@@ -98,9 +104,9 @@ function configuration({ redirectUris, postLogoutRedirectUris }) {
     cookies: { keys: ['patchbay-test-idp-cookie-key-not-secret'] },
     scopes: SCOPES,
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
-    // Put the scope's claims (email, name, groups) in the ID token of the code flow too, not
-    // only at the userinfo endpoint (oidc-provider's default, true, keeps them out).
-    conformIdTokenClaims: false,
+    // true (oidc-provider's default): the scopes' claims (email, name, groups) only at the
+    // UserInfo endpoint. false: in the ID token of the code flow too.
+    conformIdTokenClaims: !claimsInIdToken,
     // oidc-provider 9 requires PKCE only for public clients by default; be stricter, as
     // Patchbay always sends an S256 code_challenge (only S256 is supported).
     pkce: { required: () => true },
@@ -168,6 +174,8 @@ export async function startIdp({
   port = 0,
   redirectUris = DEFAULT_REDIRECT_URIS,
   postLogoutRedirectUris = DEFAULT_POST_LOGOUT_REDIRECT_URIS,
+  claimsInIdToken = false,
+  tamperUserinfoSub = undefined,
 } = {}) {
   const { default: Provider } = await import('oidc-provider');
 
@@ -183,7 +191,7 @@ export async function startIdp({
   });
   const issuer = `http://127.0.0.1:${server.address().port}`;
 
-  const provider = new Provider(issuer, configuration({ redirectUris, postLogoutRedirectUris }));
+  const provider = new Provider(issuer, configuration({ redirectUris, postLogoutRedirectUris, claimsInIdToken }));
   provider.use(async (ctx, next) => {
     // The dev login form makes whatever was typed the session's account id, and oidc-provider
     // makes the account id the `sub`; so turn `alice@acme.example` into `alice` before it
@@ -197,6 +205,9 @@ export async function startIdp({
     }
     await next();
     if (typeof ctx.body === 'string' && ctx.response.is('html')) ctx.body = stripWebFonts(ctx.body);
+    if (tamperUserinfoSub && ctx.path === '/me' && ctx.body && typeof ctx.body === 'object') {
+      ctx.body = { ...ctx.body, sub: tamperUserinfoSub };
+    }
   });
   if (process.env.IDP_DEBUG) {
     provider.on('server_error', (_ctx, err) => console.error('idp server_error', err));
@@ -231,6 +242,8 @@ async function main() {
     port: Number(process.env.IDP_PORT ?? 0),
     redirectUris: redirectUris.length ? redirectUris : DEFAULT_REDIRECT_URIS,
     postLogoutRedirectUris: postLogoutRedirectUris.length ? postLogoutRedirectUris : DEFAULT_POST_LOGOUT_REDIRECT_URIS,
+    claimsInIdToken: ['1', 'true'].includes(process.env.IDP_CLAIMS_IN_ID_TOKEN ?? ''),
+    tamperUserinfoSub: process.env.IDP_TAMPER_USERINFO_SUB || undefined,
   });
   process.stdout.write(`IDP_READY ${idp.issuer}\n`);
 

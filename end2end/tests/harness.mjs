@@ -262,6 +262,8 @@ export async function startServer({ idp: withIdp = false, beforeServe } = {}) {
     PATCHBAY_SITE_ROOT: SITE_ROOT,
     LEPTOS_SITE_ROOT: SITE_ROOT,
     PATCHBAY_SMTP_URL: `smtp://127.0.0.1:${mail.port}`,
+    // The test identity provider runs on plain-http loopback (development setting).
+    PATCHBAY_OIDC_ALLOW_INSECURE_ISSUERS: 'true',
   };
 
   try {

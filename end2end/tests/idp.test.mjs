@@ -98,11 +98,16 @@ async function token(idp, client, form) {
   return { status: res.status, json: await res.json() };
 }
 
-describe('test identity provider', () => {
+describe('test identity provider (claims in the ID token too)', () => {
   let idp;
 
   before(async () => {
-    idp = await startIdp({ port: 0, redirectUris: [REDIRECT_URI], postLogoutRedirectUris: [POST_LOGOUT_URI] });
+    idp = await startIdp({
+      port: 0,
+      redirectUris: [REDIRECT_URI],
+      postLogoutRedirectUris: [POST_LOGOUT_URI],
+      claimsInIdToken: true,
+    });
   });
   after(async () => {
     await idp?.close();
@@ -305,5 +310,49 @@ describe('test identity provider', () => {
       { redirect: 'manual' },
     );
     assert.equal(res.status, 400);
+  });
+});
+
+describe('test identity provider with its defaults (claims from UserInfo only)', () => {
+  let idp;
+
+  before(async () => {
+    idp = await startIdp({ port: 0, redirectUris: [REDIRECT_URI], postLogoutRedirectUris: [POST_LOGOUT_URI] });
+  });
+  after(async () => {
+    await idp?.close();
+  });
+
+  it('keeps e-mail, name and groups out of the ID token and serves them at UserInfo', async () => {
+    const { verifier, challenge } = pkce();
+    const { callback } = await signIn(idp, {
+      login: 'alice',
+      params: {
+        response_type: 'code',
+        client_id: ACME.id,
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid email profile groups',
+        state: 'state-d',
+        nonce: 'nonce-d',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      },
+    });
+    const { status, json } = await token(idp, ACME, {
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code'),
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    });
+    assert.equal(status, 200, JSON.stringify(json));
+    const { payload } = decodeJwt(json.id_token);
+    assert.equal(payload.sub, 'alice');
+    for (const claim of ['email', 'email_verified', 'name', 'groups']) assert.equal(payload[claim], undefined, claim);
+    const me = await (await fetch(`${idp.issuer}/me`, { headers: { authorization: `Bearer ${json.access_token}` } })).json();
+    assert.equal(me.sub, 'alice');
+    assert.equal(me.email, 'alice@acme.example');
+    assert.equal(me.email_verified, true);
+    assert.equal(me.name, 'Alice Ops');
+    assert.deepEqual(me.groups, ['noc-ops', 'staff']);
   });
 });

@@ -18,6 +18,10 @@ pub struct Config {
     /// Encrypts secrets at rest and signs things; required in production.
     #[serde(skip_serializing)]
     pub secret_key: Option<SecretString>,
+    /// The key before the current one, during a rotation: values sealed with it still
+    /// open, and `patchbay rotate-secrets` re-seals them with `secret_key`.
+    #[serde(skip_serializing)]
+    pub secret_key_previous: Option<SecretString>,
     #[serde(skip_serializing)]
     pub smtp_url: Option<SecretString>,
     pub smtp_from: String,
@@ -36,6 +40,14 @@ pub struct Config {
     pub oidc_client_id: Option<String>,
     #[serde(skip_serializing)]
     pub oidc_client_secret: Option<SecretString>,
+    /// Development only: accept plain-http and loopback OpenID Connect issuers.
+    pub oidc_allow_insecure_issuers: bool,
+    /// Serve `/metrics` on this address (e.g. `127.0.0.1:9464`), a listener of its own.
+    pub metrics_bind: Option<String>,
+    /// On the main listener, `/metrics` answers only with `Authorization: Bearer <token>`
+    /// (without a token it answers 404 there).
+    #[serde(skip_serializing)]
+    pub metrics_token: Option<SecretString>,
     /// Job workers this replica runs (0: none; `serve --no-workers` also sets none).
     pub workers: usize,
     /// A claimed job's lease, renewed at a third of it while the job runs.
@@ -69,6 +81,7 @@ impl Default for Config {
             bind: "127.0.0.1:3000".into(),
             public_url: None,
             secret_key: None,
+            secret_key_previous: None,
             smtp_url: None,
             smtp_from: "Patchbay <no-reply@patchbay.example>".into(),
             demo_password: None,
@@ -79,6 +92,9 @@ impl Default for Config {
             oidc_issuer: None,
             oidc_client_id: None,
             oidc_client_secret: None,
+            oidc_allow_insecure_issuers: false,
+            metrics_bind: None,
+            metrics_token: None,
             workers: 4,
             job_lease_ms: 30_000,
             job_backoff_base_ms: 5_000,
@@ -109,6 +125,7 @@ impl fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("public_url", &self.public_url)
             .field("secret_key", &set(&self.secret_key))
+            .field("secret_key_previous", &set(&self.secret_key_previous))
             .field("smtp_url", &set(&self.smtp_url))
             .field("smtp_from", &self.smtp_from)
             .field("demo_password", &set(&self.demo_password))
@@ -119,6 +136,9 @@ impl fmt::Debug for Config {
             .field("oidc_issuer", &self.oidc_issuer)
             .field("oidc_client_id", &self.oidc_client_id)
             .field("oidc_client_secret", &set(&self.oidc_client_secret))
+            .field("oidc_allow_insecure_issuers", &self.oidc_allow_insecure_issuers)
+            .field("metrics_bind", &self.metrics_bind)
+            .field("metrics_token", &set(&self.metrics_token))
             .field("workers", &self.workers)
             .field("job_lease_ms", &self.job_lease_ms)
             .field("job_backoff_base_ms", &self.job_backoff_base_ms)
@@ -164,6 +184,33 @@ impl Config {
         self.bind
             .parse::<std::net::SocketAddr>()
             .map_err(|e| anyhow::anyhow!("PATCHBAY_BIND={} is not an address:port ({e})", self.bind))?;
+        if let Some(prev) = &self.secret_key_previous {
+            anyhow::ensure!(
+                self.secret_key.is_some(),
+                "PATCHBAY_SECRET_KEY_PREVIOUS is set but PATCHBAY_SECRET_KEY is not: set the new key as PATCHBAY_SECRET_KEY"
+            );
+            anyhow::ensure!(
+                self.secret_key.as_ref().is_none_or(|k| k.expose_secret() != prev.expose_secret()),
+                "PATCHBAY_SECRET_KEY_PREVIOUS is the same as PATCHBAY_SECRET_KEY"
+            );
+        }
+        anyhow::ensure!(
+            !(self.is_production() && self.oidc_allow_insecure_issuers),
+            "PATCHBAY_OIDC_ALLOW_INSECURE_ISSUERS is a development setting; it is refused when PATCHBAY_ENV=production"
+        );
+        if let Some(issuer) = &self.oidc_issuer
+            && let Some(problem) =
+                app::sso::ssr::issuer_problem(issuer.trim_end_matches('/'), self.oidc_allow_insecure_issuers)
+        {
+            anyhow::bail!("PATCHBAY_OIDC_ISSUER={issuer}: {problem}");
+        }
+        if let Some(m) = &self.metrics_bind {
+            m.parse::<std::net::SocketAddr>()
+                .map_err(|e| anyhow::anyhow!("PATCHBAY_METRICS_BIND={m} is not an address:port ({e})"))?;
+        }
+        if let Some(t) = &self.metrics_token {
+            anyhow::ensure!(t.expose_secret().len() >= 16, "PATCHBAY_METRICS_TOKEN must be at least 16 characters");
+        }
         Ok(())
     }
 
@@ -185,6 +232,20 @@ impl Config {
                 tracing::warn!("PATCHBAY_SECRET_KEY is not set: secrets are sealed with the development key");
                 "patchbay-development-key-not-for-production".to_string()
             }
+        }
+    }
+
+    /// The previous key during a rotation, if set.
+    pub fn secret_key_previous(&self) -> Option<String> {
+        self.secret_key_previous.as_ref().map(|k| k.expose_secret().to_string())
+    }
+
+    /// The sealer for secrets at rest: the current key, and the previous one if set.
+    pub fn sealer(&self) -> app::crypto::Sealer {
+        let sealer = app::crypto::Sealer::new(&self.secret_key());
+        match self.secret_key_previous() {
+            Some(prev) => sealer.with_previous(&prev),
+            None => sealer,
         }
     }
 
@@ -217,6 +278,50 @@ mod tests {
         assert!(cfg.validate().is_err());
         let cfg = Config { env: "production".into(), secret_key: Some("x".repeat(40).into()), ..Config::default() };
         assert!(cfg.validate().is_ok());
+    }
+
+    #[test]
+    fn insecure_issuers_need_the_development_setting_and_never_run_in_production() {
+        let http_issuer = |allow: bool, env: &str| Config {
+            env: env.into(),
+            secret_key: Some("x".repeat(40).into()),
+            oidc_issuer: Some("http://127.0.0.1:9000".into()),
+            oidc_client_id: Some("c".into()),
+            oidc_client_secret: Some("s".into()),
+            oidc_allow_insecure_issuers: allow,
+            ..Config::default()
+        };
+        let err = http_issuer(false, "development").validate().unwrap_err().to_string();
+        assert!(err.contains("PATCHBAY_OIDC_ISSUER") && err.contains("PATCHBAY_OIDC_ALLOW_INSECURE_ISSUERS"), "{err}");
+        assert!(http_issuer(true, "development").validate().is_ok());
+        assert!(http_issuer(true, "production").validate().is_err());
+        assert!(!Config::default().oidc_allow_insecure_issuers, "off by default");
+    }
+
+    #[test]
+    fn metrics_settings_are_checked() {
+        assert!(Config { metrics_bind: Some("nowhere".into()), ..Config::default() }.validate().is_err());
+        assert!(Config { metrics_token: Some("short".into()), ..Config::default() }.validate().is_err());
+        let ok = Config {
+            metrics_bind: Some("127.0.0.1:9464".into()),
+            metrics_token: Some("a-long-enough-metrics-token".into()),
+            ..Config::default()
+        };
+        assert!(ok.validate().is_ok());
+        assert!(!format!("{ok:?}").contains("a-long-enough-metrics-token"));
+    }
+
+    #[test]
+    fn a_previous_key_needs_a_current_one() {
+        let cfg = Config { secret_key_previous: Some("y".repeat(40).into()), ..Config::default() };
+        assert!(cfg.validate().is_err());
+        let cfg = Config {
+            secret_key: Some("x".repeat(40).into()),
+            secret_key_previous: Some("y".repeat(40).into()),
+            ..Config::default()
+        };
+        assert!(cfg.validate().is_ok());
+        assert!(cfg.sealer().previous_key_id().is_some());
     }
 
     #[test]

@@ -46,6 +46,9 @@ enum Command {
         #[arg(long, default_value = "PATCHBAY_ADMIN_PASSWORD")]
         password_env: String,
     },
+    /// Re-seal every secret stored in the database with PATCHBAY_SECRET_KEY (after
+    /// rotating: the old key in PATCHBAY_SECRET_KEY_PREVIOUS). Idempotent; audited.
+    RotateSecrets,
     /// Single sign-on administration.
     Sso {
         #[command(subcommand)]
@@ -141,6 +144,28 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 if generated {
                     println!("demo password (generated; set PATCHBAY_DEMO_PASSWORD to choose one): {password}");
                 }
+            }
+        }
+        Command::RotateSecrets => {
+            let db = connect(&cfg).await?;
+            migrate(&db).await?;
+            let sealer = cfg.sealer();
+            let report = app::crypto::rotate_sealed(&db, &sealer, app::audit::ssr::Actor::system("cli"))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "secrets re-sealed with key {}: {} re-sealed, {} already current, {} failed",
+                sealer.key_id(),
+                report.resealed,
+                report.current,
+                report.failed.len()
+            );
+            if !report.failed.is_empty() {
+                for f in &report.failed {
+                    eprintln!("  cannot re-seal {f}");
+                }
+                eprintln!("set PATCHBAY_SECRET_KEY_PREVIOUS to the key these were sealed with, or enter them again");
+                return Ok(ExitCode::FAILURE);
             }
         }
         Command::VerifyAudit => {

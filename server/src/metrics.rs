@@ -63,3 +63,44 @@ pub async fn render(State(state): State<AppState>) -> Response {
         None => (http::StatusCode::SERVICE_UNAVAILABLE, "metrics recorder unavailable").into_response(),
     }
 }
+
+fn digest(s: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(s).into()
+}
+
+/// `/metrics` on the main listener: only with `Authorization: Bearer <PATCHBAY_METRICS_TOKEN>`;
+/// without a configured token it does not exist there (404).
+pub fn main_listener_route(token: Option<&secrecy::SecretString>) -> axum::routing::MethodRouter<AppState> {
+    use secrecy::ExposeSecret;
+    match token {
+        None => axum::routing::get(|| async { http::StatusCode::NOT_FOUND }),
+        Some(t) => {
+            // Compare digests, so the comparison's time says nothing about the token.
+            let want = digest(t.expose_secret().as_bytes());
+            axum::routing::get(move |state: State<AppState>, headers: http::HeaderMap| async move {
+                let given = headers
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .map(|t| digest(t.trim().as_bytes()));
+                if given == Some(want) {
+                    render(state).await
+                } else {
+                    (
+                        http::StatusCode::UNAUTHORIZED,
+                        [(http::header::WWW_AUTHENTICATE, "Bearer")],
+                        "metrics need a bearer token",
+                    )
+                        .into_response()
+                }
+            })
+        }
+    }
+}
+
+/// The metrics listener's router (`PATCHBAY_METRICS_BIND`): `/metrics` only, open, as the
+/// address is meant to be private (loopback or an internal network).
+pub fn own_listener_router(state: AppState) -> axum::Router {
+    axum::Router::new().route("/metrics", axum::routing::get(render)).with_state(state)
+}

@@ -1,6 +1,7 @@
 //! The browser legs of OpenID Connect sign-in: `/auth/oidc/start` sends the browser
 //! to the identity provider, `/auth/oidc/callback` finishes. Failures land on the
-//! sign-in page with a plain message and leave no session.
+//! sign-in page with an error code (`/login?sso_error=<code>`, which the page maps to a
+//! fixed message), are audited with their detail, and leave no session.
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Query, State};
@@ -9,7 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use app::audit::urlencode;
+use app::sso::errors::SsoErrorCode;
 use app::sso::ssr::{PLATFORM, SsoError, audit_failure, complete, pending_target, start as start_flow};
 use app::state::AppState;
 
@@ -22,7 +23,8 @@ pub struct StartQuery {
 }
 
 fn to_login(err: &SsoError) -> Response {
-    Redirect::to(&format!("/login?sso_error={}", urlencode(&err.message))).into_response()
+    // Codes are fixed lower-case identifiers: nothing to encode, nothing from the request.
+    Redirect::to(&format!("/login?sso_error={}", err.code.as_str())).into_response()
 }
 
 pub async fn start(
@@ -35,16 +37,17 @@ pub async fn start(
         Ok(PLATFORM.to_string())
     } else {
         match q.tenant.as_deref().map(|s| s.trim().to_lowercase()) {
-            Some(slug) => entity::tenant::Entity::find()
-                .filter(entity::tenant::Column::Slug.eq(slug))
-                .one(&state.db)
-                .await
-                .ok()
-                .flatten()
-                .filter(|t| t.status != "deleted")
-                .map(|t| t.id)
-                .ok_or_else(|| SsoError::new("unknown_tenant", "We do not know that organisation.")),
-            None => Err(SsoError::new("no_target", "Say which organisation to sign in to.")),
+            Some(slug) => {
+                match entity::tenant::Entity::find().filter(entity::tenant::Column::Slug.eq(slug)).one(&state.db).await
+                {
+                    Ok(t) => t
+                        .filter(|t| t.status != "deleted")
+                        .map(|t| t.id)
+                        .ok_or_else(|| SsoError::new(SsoErrorCode::UnknownTenant, "no active tenant with that slug")),
+                    Err(e) => Err(SsoError::from(e)),
+                }
+            }
+            None => Err(SsoError::new(SsoErrorCode::NoTarget, "the start link names no tenant")),
         }
     };
     let res = match target {

@@ -102,8 +102,10 @@ pub fn app_state(cfg: &Config, mut db: DatabaseConnection) -> anyhow::Result<App
             ..AppSettings::default()
         }),
         mailer,
-        sealer: app::crypto::Sealer::new(&cfg.secret_key()),
-        oidc: app::sso::ssr::OidcCache::new(),
+        sealer: cfg.sealer(),
+        // No silent fallback to a client without the redirect policy and timeout.
+        oidc: app::sso::ssr::OidcCache::new(cfg.oidc_allow_insecure_issuers)
+            .map_err(|e| anyhow::anyhow!("cannot build the OpenID Connect HTTP client: {e}"))?,
         live: app::live::Live::new(),
         db_queries,
     })
@@ -172,7 +174,7 @@ pub fn router(state: AppState, cfg: &Config) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::render))
+        .route("/metrics", crate::metrics::main_listener_route(cfg.metrics_token.as_ref()))
         .route("/exports/audit.jsonl", get(crate::exports::jsonl))
         .route("/exports/audit.manifest.json", get(crate::exports::manifest))
         .route("/auth/oidc/start", get(crate::oidc::start))
@@ -204,6 +206,8 @@ pub fn router(state: AppState, cfg: &Config) -> Router {
 pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
+    /// `PATCHBAY_METRICS_BIND`: `/metrics` on a listener of its own.
+    metrics: Option<(tokio::net::TcpListener, Router)>,
     pub state: AppState,
     workers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -211,6 +215,7 @@ pub struct Application {
 impl Application {
     /// Bind `cfg.bind`, connect, migrate. `workers`: run background housekeeping in this process.
     pub async fn build(cfg: Config, workers: bool) -> anyhow::Result<Self> {
+        cfg.validate()?;
         let listener = tokio::net::TcpListener::bind(&cfg.bind).await?;
         Self::build_on(listener, cfg, workers).await
     }
@@ -218,9 +223,19 @@ impl Application {
     /// Like [`Application::build`], serving on a listener the caller has bound (tests bind
     /// `127.0.0.1:0` and put the port in `public_url` first, so no port is bound twice).
     pub async fn build_on(listener: tokio::net::TcpListener, cfg: Config, workers: bool) -> anyhow::Result<Self> {
+        cfg.validate()?;
         let db = connect(&cfg).await?;
         migrate(&db).await?;
         let state = app_state(&cfg, db)?;
+        let metrics = match &cfg.metrics_bind {
+            Some(addr) => Some((
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("PATCHBAY_METRICS_BIND={addr}: {e}"))?,
+                crate::metrics::own_listener_router(state.clone()),
+            )),
+            None => None,
+        };
         let router = router(state.clone(), &cfg);
         let mut tasks = Vec::new();
         if !cfg.is_sqlite() {
@@ -234,16 +249,28 @@ impl Application {
                 Duration::from_millis(cfg.worker_idle_ms.max(10)),
             ));
         }
-        Ok(Self { listener, router, state, workers: tasks })
+        Ok(Self { listener, router, metrics, state, workers: tasks })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
+    /// The port of the metrics listener, when `PATCHBAY_METRICS_BIND` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok()).map(|a| a.port())
+    }
+
     /// Serve until SIGINT/SIGTERM, then finish in-flight requests.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
         let live = self.state.live.clone();
+        if let Some((listener, router)) = self.metrics.take() {
+            self.workers.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            }));
+        }
         let res = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 shutdown_signal().await;

@@ -43,6 +43,10 @@ pub fn run(project: &Project, profile: Profile) -> Result<()> {
         if env::var_os("PATCHBAY_SITE_ROOT").is_none() {
             cmd.env("PATCHBAY_SITE_ROOT", &site_root);
         }
+        // The demo is development: accept a local identity provider on plain http.
+        if env::var_os("PATCHBAY_OIDC_ALLOW_INSECURE_ISSUERS").is_none() {
+            cmd.env("PATCHBAY_OIDC_ALLOW_INSECURE_ISSUERS", "true");
+        }
         cmd
     };
 

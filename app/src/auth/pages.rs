@@ -36,7 +36,8 @@ pub fn LoginPage() -> impl IntoView {
     let err = action_error(action);
     let query = use_query_map();
     let next = move || query.with(|q| q.get("next")).unwrap_or_default();
-    let sso_error = move || query.with(|q| q.get("sso_error"));
+    // Only a code travels in the URL; the message is ours (never text from the query).
+    let sso_error = move || query.with(|q| q.get("sso_error")).map(|code| crate::sso::errors::login_message(&code));
     let platform_sso = Resource::new(|| (), |_| crate::sso::platform_sso_available());
     view! {
         <Title text="Sign in"/>

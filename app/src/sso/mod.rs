@@ -3,6 +3,7 @@
 // The settings form posts ten flat fields; the server-function macro's generated
 // client function carries the same arity.
 #![allow(clippy::too_many_arguments)]
+pub mod errors;
 pub mod mapping;
 pub mod pages;
 #[cfg(feature = "ssr")]
@@ -57,7 +58,7 @@ pub async fn get_sso_settings(tenant_id: String) -> Result<SsoSettings, AppError
             use sea_orm::EntityTrait;
             let (ctx, t) = require_in_tenant(Perm::SsoManage, &tenant_id).await?;
             let cfg = entity::sso_config::Entity::find_by_id(t.id.clone()).one(ctx.db()).await?;
-            Ok(ssr::settings_of(&ctx.state, cfg))
+            ssr::settings_of(&ctx.state, cfg)
         }
         .await,
     )

@@ -23,11 +23,28 @@ impl Drop for Idp {
 }
 
 impl Idp {
-    /// Start the provider with `redirect_uri` registered for both test clients.
+    /// Start the provider with `redirect_uri` registered for both test clients, with
+    /// oidc-provider's defaults: e-mail, name and groups only from UserInfo, not in the ID token.
     pub fn start(app_base: &str) -> Idp {
+        Self::start_with(app_base, false, "")
+    }
+
+    /// Start the provider so that it also puts e-mail, name and groups in the ID token.
+    pub fn start_with_id_token_claims(app_base: &str) -> Idp {
+        Self::start_with(app_base, true, "")
+    }
+
+    /// Start a provider whose UserInfo answers for the subject `sub`, whoever signed in.
+    pub fn start_with_userinfo_for(app_base: &str, sub: &str) -> Idp {
+        Self::start_with(app_base, false, sub)
+    }
+
+    fn start_with(app_base: &str, claims_in_id_token: bool, tamper_userinfo_sub: &str) -> Idp {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oidc/idp.mjs");
         let mut child = Command::new("node")
             .arg(script)
+            .env("IDP_CLAIMS_IN_ID_TOKEN", if claims_in_id_token { "1" } else { "0" })
+            .env("IDP_TAMPER_USERINFO_SUB", tamper_userinfo_sub)
             .env("IDP_PORT", "0")
             .env("IDP_REDIRECT_URIS", format!("{app_base}/auth/oidc/callback"))
             .env("IDP_POST_LOGOUT_REDIRECT_URIS", format!("{app_base}/login"))

@@ -24,6 +24,8 @@ pub struct TestApp {
     pub state: AppState,
     pub database_url: String,
     pub mail: Option<MailSink>,
+    /// `http://127.0.0.1:<port>` of the metrics listener, when the test set `metrics_bind`.
+    pub metrics_base: Option<String>,
     /// PostgreSQL: (admin URL, database name), dropped with the app.
     pg: Option<(String, String)>,
     _dir: tempfile::TempDir,
@@ -127,14 +129,17 @@ pub async fn spawn_app_on(postgres: bool, with_mail: bool, customize: impl FnOnc
         smtp_url: mail.as_ref().map(|m| format!("smtp://127.0.0.1:{}", m.port).into()),
         site_root: dir.path().display().to_string(),
         db_max_connections: 5,
+        // The test identity provider runs on plain-http loopback.
+        oidc_allow_insecure_issuers: true,
         ..Config::default()
     };
     customize(&mut cfg, &format!("http://127.0.0.1:{port}"));
     let app = Application::build_on(listener, cfg, false).await.expect("build app");
     let state = app.state.clone();
+    let metrics_base = app.metrics_port().map(|p| format!("http://127.0.0.1:{p}"));
     tokio::spawn(app.run_until_stopped());
     app::seed::seed_demo(&state.db, PASSWORD).await.expect("seed demo data");
-    TestApp { base: format!("http://127.0.0.1:{port}"), state, database_url, mail, pg, _dir: dir }
+    TestApp { base: format!("http://127.0.0.1:{port}"), state, database_url, mail, metrics_base, pg, _dir: dir }
 }
 
 /// The id of a tenant by slug.

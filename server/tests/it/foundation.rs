@@ -20,11 +20,8 @@ async fn migrations_run_from_empty_and_health_endpoints_answer() {
     let ready = c.get("/readyz").await;
     assert_eq!(ready.status(), StatusCode::OK);
     assert_eq!(ready.text().await.unwrap(), "ready");
-    let metrics = c.get("/metrics").await.text().await.unwrap();
-    assert!(metrics.contains("http_requests_total"), "{metrics}");
-    assert!(metrics.contains("route=\"/readyz\""), "{metrics}");
-    assert!(metrics.contains("db_pool_connections"), "{metrics}");
-    assert!(metrics.contains("patchbay_build_info"), "{metrics}");
+    // Metrics are not public: see server/tests/security.rs for where they are served.
+    assert_eq!(c.get("/metrics").await.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

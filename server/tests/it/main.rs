@@ -14,4 +14,5 @@ mod pages_under_load;
 mod provisioning;
 mod replicas;
 mod scoping;
+mod security;
 mod sso;
