@@ -5,6 +5,8 @@ mod m20261123_000001_foundation;
 mod m20261123_000002_sso;
 mod m20261123_000003_catalog_orders;
 mod m20261123_000004_provisioning;
+mod m20261201_000003_mail;
+mod m20261201_000004_mfa;
 
 pub struct Migrator;
 
@@ -16,6 +18,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_sso::Migration),
             Box::new(m20261123_000003_catalog_orders::Migration),
             Box::new(m20261123_000004_provisioning::Migration),
+            Box::new(m20261201_000003_mail::Migration),
+            Box::new(m20261201_000004_mfa::Migration),
         ]
     }
 }

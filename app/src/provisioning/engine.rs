@@ -120,6 +120,7 @@ pub async fn step(state: &AppState, j: &job::Model) -> Result<Step, AppError> {
             }
         }
         SERVICE_ACTION => action_step(state, j).await,
+        crate::mail::SEND_MAIL => crate::mail::ssr::run_mail_job(state, j).await,
         other => Ok(Step::Fail(format!("No worker handles jobs of kind `{other}`."))),
     }
 }

@@ -30,6 +30,7 @@ pub fn max_attempts(kind: &str) -> i32 {
     match kind {
         PROVISION_ORDER => 6,
         SERVICE_ACTION => 5,
+        crate::mail::SEND_MAIL => 6,
         _ => 3,
     }
 }
