@@ -19,7 +19,17 @@ pub fn MailOutboxPage() -> impl IntoView {
             {move || {
                 page.get()
                     .map(|r| match r {
-                        Err(e) => view! { <ErrorBox err=e/> }.into_any(),
+                        Err(e) => {
+                            // The page itself answers with the error's status (403 for tenant users).
+                            #[cfg(feature = "ssr")]
+                            if let (Some(resp), Ok(code)) = (
+                                use_context::<leptos_axum::ResponseOptions>(),
+                                http::StatusCode::from_u16(e.status()),
+                            ) {
+                                resp.set_status(code);
+                            }
+                            view! { <ErrorBox err=e/> }.into_any()
+                        }
                         Ok(p) if p.rows.is_empty() => {
                             view! {
                                 <EmptyState

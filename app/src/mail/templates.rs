@@ -139,7 +139,7 @@ mod tests {
             days: 7,
         });
         let (text, html) = m.render(&footer(None)).unwrap();
-        assert!(html.contains("O&#39;Brien &lt;b&gt;&amp;&quot;co&quot;"), "{html}");
+        assert!(html.contains("O&#39;Brien &#60;b&#62;&#38;&#34;co&#34;"), "{html}");
         assert!(!html.contains("<b>"), "{html}");
         assert!(text.contains("O'Brien <b>&\"co\""), "{text}");
         assert!(!html.contains("Unsubscribe"), "mandatory mail has no unsubscribe link");
