@@ -10,6 +10,7 @@ pub mod error;
 pub mod home;
 pub mod jobs;
 pub mod machine;
+pub mod mail;
 pub mod orders;
 pub mod provisioning;
 pub mod sso;
@@ -20,8 +21,6 @@ pub mod tenants;
 pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod live;
-#[cfg(feature = "ssr")]
-pub mod mail;
 #[cfg(feature = "ssr")]
 pub mod seed;
 #[cfg(feature = "ssr")]
@@ -70,6 +69,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login/:slug") view=sso::pages::TenantLoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view=auth::pages::InvitePage ssr=SsrMode::Async/>
                 <Route path=path!("/") view=auth::pages::RootRedirect ssr=SsrMode::Async/>
+                <Route path=path!("/login/mfa") view=auth::mfa::pages::MfaLoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/login/mfa/setup") view=auth::mfa::pages::MfaSetupPage ssr=SsrMode::Async/>
+                <Route path=path!("/unsubscribe/:token") view=mail::pages::UnsubscribePage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=components::layout::AppShell ssr=SsrMode::Async>
                     <Route path=path!("/portal") view=home::pages::PortalHome ssr=SsrMode::Async/>
                     <Route path=path!("/portal/team") view=team::pages::PortalTeamPage ssr=SsrMode::Async/>
@@ -94,6 +96,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/console/audit") view=audit::pages::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/studio") view=home::pages::StudioHome ssr=SsrMode::Async/>
                     <Route path=path!("/account/sessions") view=auth::pages::SessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/security") view=auth::mfa::pages::SecurityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/step-up") view=auth::mfa::pages::StepUpPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/notifications") view=mail::pages::NotificationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/mail") view=mail::pages::MailOutboxPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -31,6 +31,9 @@ pub struct AppSettings {
     /// An open event stream reads the outbox this often even without a nudge (a safety
     /// net for a lost NOTIFY connection; nudges normally arrive at once).
     pub live_fallback_ms: u64,
+    /// Development only (`PATCHBAY_DEV_MFA_OPTIONAL_FOR_ADMINS`, refused in production):
+    /// platform admins may sign in without a second factor.
+    pub dev_mfa_optional_for_admins: bool,
 }
 
 impl Default for AppSettings {
@@ -47,6 +50,7 @@ impl Default for AppSettings {
             provision_poll_ms: 2_000,
             adapter_timeout_ms: 30_000,
             live_fallback_ms: 15_000,
+            dev_mfa_optional_for_admins: false,
         }
     }
 }
@@ -65,6 +69,8 @@ pub struct AppState {
     pub live: crate::live::Live,
     /// Statements run on `db` since start (the connection's metric callback counts them).
     pub db_queries: Arc<std::sync::atomic::AtomicU64>,
+    /// Signs unsubscribe links in e-mail.
+    pub links: crate::mail::ssr::LinkSigner,
 }
 
 impl FromRef<AppState> for LeptosOptions {

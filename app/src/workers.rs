@@ -12,7 +12,9 @@ use crate::provisioning::engine::{ProvisionOrderHandler, ServiceActionHandler};
 use crate::state::AppState;
 
 static HANDLERS: LazyLock<Registry> =
-    LazyLock::new(|| Registry::new().with(ProvisionOrderHandler).with(ServiceActionHandler));
+    LazyLock::new(|| {
+        Registry::new().with(ProvisionOrderHandler).with(ServiceActionHandler).with(crate::mail::ssr::SendMailHandler)
+    });
 
 /// Every job kind and its handler, built once.
 pub fn handlers() -> &'static Registry {

@@ -13,7 +13,10 @@ pub mod invitation;
 pub mod job;
 pub mod location;
 pub mod login_failure;
+pub mod mail_outbox;
+pub mod mail_preference;
 pub mod membership;
+pub mod mfa_recovery_code;
 pub mod offering;
 pub mod order;
 pub mod order_policy;
@@ -32,8 +35,10 @@ pub mod service_leg;
 pub mod session;
 pub mod sso_config;
 pub mod tenant;
+pub mod tenant_security_policy;
 pub mod usage_record;
 pub mod user;
+pub mod user_mfa;
 
 pub mod prelude {
     pub use super::audit_chain_head::Entity as AuditChainHead;

@@ -5,6 +5,8 @@ mod m20261123_000001_foundation;
 mod m20261123_000002_sso;
 mod m20261123_000003_catalog_orders;
 mod m20261123_000004_provisioning;
+mod m20261201_000003_mail;
+mod m20261201_000004_mfa;
 mod m20261201_000005_edition_features;
 mod m20261201_000006_session_tenant;
 
@@ -18,6 +20,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_sso::Migration),
             Box::new(m20261123_000003_catalog_orders::Migration),
             Box::new(m20261123_000004_provisioning::Migration),
+            Box::new(m20261201_000003_mail::Migration),
+            Box::new(m20261201_000004_mfa::Migration),
             Box::new(m20261201_000005_edition_features::Migration),
             Box::new(m20261201_000006_session_tenant::Migration),
         ]

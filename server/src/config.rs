@@ -62,6 +62,10 @@ pub struct Config {
     pub worker_idle_ms: u64,
     /// Event streams re-read the outbox this often without a nudge.
     pub live_fallback_ms: u64,
+    /// Development only: platform admins may sign in without a second factor
+    /// (`PATCHBAY_DEV_MFA_OPTIONAL_FOR_ADMINS`; `cargo xtask run` and the test harness
+    /// set it). Refused when `PATCHBAY_ENV=production`.
+    pub dev_mfa_optional_for_admins: bool,
 }
 
 /// The site directory of this build (cargo-leptos writes it under the workspace target dir).
@@ -102,6 +106,7 @@ impl Default for Config {
             adapter_timeout_ms: 30_000,
             worker_idle_ms: 250,
             live_fallback_ms: 15_000,
+            dev_mfa_optional_for_admins: false,
         }
     }
 }
@@ -146,6 +151,7 @@ impl fmt::Debug for Config {
             .field("adapter_timeout_ms", &self.adapter_timeout_ms)
             .field("worker_idle_ms", &self.worker_idle_ms)
             .field("live_fallback_ms", &self.live_fallback_ms)
+            .field("dev_mfa_optional_for_admins", &self.dev_mfa_optional_for_admins)
             .finish()
     }
 }
@@ -176,6 +182,10 @@ impl Config {
                 ),
             }
         }
+        anyhow::ensure!(
+            !(self.is_production() && self.dev_mfa_optional_for_admins),
+            "PATCHBAY_DEV_MFA_OPTIONAL_FOR_ADMINS is for development only; unset it when PATCHBAY_ENV=production"
+        );
         let oidc_parts = [self.oidc_issuer.is_some(), self.oidc_client_id.is_some(), self.oidc_client_secret.is_some()];
         anyhow::ensure!(
             oidc_parts.iter().all(|p| *p) || oidc_parts.iter().all(|p| !*p),

@@ -99,6 +99,7 @@ pub fn app_state(cfg: &Config, mut db: DatabaseConnection) -> anyhow::Result<App
             provision_poll_ms: cfg.provision_poll_ms,
             adapter_timeout_ms: cfg.adapter_timeout_ms,
             live_fallback_ms: cfg.live_fallback_ms,
+            dev_mfa_optional_for_admins: cfg.dev_mfa_optional_for_admins,
             ..AppSettings::default()
         }),
         mailer,
@@ -108,6 +109,7 @@ pub fn app_state(cfg: &Config, mut db: DatabaseConnection) -> anyhow::Result<App
             .map_err(|e| anyhow::anyhow!("cannot build the OpenID Connect HTTP client: {e}"))?,
         live: app::live::Live::new(),
         db_queries,
+        links: app::mail::ssr::LinkSigner::new(&cfg.secret_key()),
     })
 }
 
@@ -179,6 +181,10 @@ pub fn router(state: AppState, cfg: &Config) -> Router {
         .route("/exports/audit.manifest.json", get(crate::exports::manifest))
         .route("/auth/oidc/start", get(crate::oidc::start))
         .route("/auth/oidc/callback", get(crate::oidc::callback))
+        .route(
+            "/mail/unsubscribe/{token}",
+            axum::routing::post(app::mail::ssr::unsubscribe_post).get(app::mail::ssr::unsubscribe_get),
+        )
         .leptos_routes_with_context(
             &state,
             routes,

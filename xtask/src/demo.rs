@@ -40,6 +40,11 @@ pub fn run(project: &Project, profile: Profile) -> Result<()> {
     let server = |subcommand: &str| {
         let mut cmd = project.command(&binary);
         cmd.arg(subcommand).env("PATCHBAY_DEMO_PASSWORD", &password).env("LEPTOS_SITE_ROOT", &site_root);
+        // The demo platform admin signs in with the password only (development only; the
+        // server refuses this setting in production). Unset it to try enforced MFA.
+        if env::var_os("PATCHBAY_DEV_MFA_OPTIONAL_FOR_ADMINS").is_none() {
+            cmd.env("PATCHBAY_DEV_MFA_OPTIONAL_FOR_ADMINS", "true");
+        }
         if env::var_os("PATCHBAY_SITE_ROOT").is_none() {
             cmd.env("PATCHBAY_SITE_ROOT", &site_root);
         }

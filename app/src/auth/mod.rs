@@ -1,4 +1,5 @@
 //! Who is signed in, sign-in and sign-out, tenant switching, invitations and sessions.
+pub mod mfa;
 pub mod pages;
 pub mod permissions;
 #[cfg(feature = "ssr")]
@@ -242,11 +243,22 @@ pub async fn accept_invitation(
             let state = crate::state::app_state()?;
             let session = session().await?;
             let (user_id, tenant_id, role) =
-                crate::team::ssr::accept_invitation(&state.db, &token, &display_name, password, &password_confirm)
-                    .await?;
-            session.cycle_id().await.map_err(|e| AppError::internal("session", e))?;
-            session.insert(session_store::KEY_USER, &user_id).await.map_err(|e| AppError::internal("session", e))?;
-            session.insert(session_store::KEY_IP, client_ip()).await.map_err(|e| AppError::internal("session", e))?;
+                crate::team::ssr::accept_invitation(&state, &token, &display_name, password, &password_confirm).await?;
+            use sea_orm::EntityTrait;
+            let user = entity::user::Entity::find_by_id(user_id.clone())
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| AppError::internal("accept invitation", format!("user {user_id} vanished")))?;
+            // An existing account with a second factor (or one now required) signs in
+            // through the second step like any password sign-in.
+            let ip = client_ip();
+            if mfa::ssr::is_enrolled(&state.db, &user.id).await? || mfa::ssr::required_for(&state, &user).await? {
+                let enrol = !mfa::ssr::is_enrolled(&state.db, &user.id).await?;
+                let to = mfa::ssr::begin_pending(&session, &user, &ip, None, enrol).await?;
+                leptos_axum::redirect(&to);
+                return Ok(());
+            }
+            establish(&state, &session, &user, &ip, "invitation", None, false).await?;
             session.insert(KEY_TENANT, &tenant_id).await.map_err(|e| AppError::internal("session", e))?;
             leptos_axum::redirect(home_path(false, Some(role)));
             Ok(())

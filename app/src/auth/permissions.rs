@@ -91,6 +91,8 @@ pub enum Perm {
     ServiceManage,
     /// See and act on background jobs and the manual-intervention queue.
     JobsManage,
+    /// See the platform's mail outbox (platform staff).
+    MailOutboxView,
 }
 
 /// The permission table: which tenant roles may do what. Platform admins may do
@@ -115,6 +117,7 @@ pub fn roles_for(perm: Perm) -> &'static [Role] {
         Perm::ServiceManage => &[TenantAdmin, BillingAdmin, Operator],
         // Patchbay's own NOC: a customer's operator must not mark their own provisioning done.
         Perm::JobsManage => &[],
+        Perm::MailOutboxView => &[],
     }
 }
 

@@ -478,6 +478,38 @@ pub async fn sign_in(
         return Err(AppError::Forbidden("Your account is not a member of any active tenant.".into()));
     }
 
+    // A second factor: asked for when enrolled, enrolment first when required.
+    let enrolled = super::mfa::ssr::is_enrolled(&state.db, &user.id).await?;
+    if enrolled || super::mfa::ssr::required_for(state, &user).await? {
+        return super::mfa::ssr::begin_pending(session, &user, ip, safe_next(next), !enrolled).await;
+    }
+    establish(state, session, &user, ip, "password", next, false).await
+}
+
+/// Finish a sign-in: rotate the session id, sign the user in, select their first
+/// tenant (by name), audit; returns the path to go to. `mfa_verified`: a second factor
+/// was checked just now (fresh for step-up).
+pub async fn establish(
+    state: &AppState,
+    session: &Session,
+    user: &user::Model,
+    ip: &str,
+    method: &str,
+    next: Option<String>,
+    mfa_verified: bool,
+) -> Result<String, AppError> {
+    let mut first: Option<(tenant::Model, Role)> = None;
+    let memberships = membership::Entity::find().filter(membership::Column::UserId.eq(&user.id)).all(&state.db).await?;
+    for m in memberships {
+        if let Some((t, r)) = tenant_role(&state.db, &user.id, &m.tenant_id).await?
+            && first.as_ref().is_none_or(|(f, _)| t.name < f.name)
+        {
+            first = Some((t, r));
+        }
+    }
+    if first.is_none() && !user.is_platform_admin {
+        return Err(AppError::Forbidden("Your account is not a member of any active tenant.".into()));
+    }
     session.cycle_id().await.map_err(session_err)?;
     session.insert(KEY_USER, &user.id).await.map_err(session_err)?;
     session.insert(KEY_IP, ip).await.map_err(session_err)?;
@@ -487,13 +519,16 @@ pub async fn sign_in(
     if let Some((t, _)) = &first {
         session.insert(KEY_TENANT, &t.id).await.map_err(session_err)?;
     }
+    if mfa_verified {
+        super::mfa::ssr::mark_verified(session).await?;
+    }
     // Persist now, so the session row exists when the response is sent.
     session.save().await.map_err(session_err)?;
 
     let mut am: user::ActiveModel = user.clone().into();
     am.last_login_at = Set(Some(Utc::now()));
     am.update(&state.db).await?;
-    login_failure::Entity::delete_many().filter(login_failure::Column::Email.eq(&email)).exec(&state.db).await?;
+    login_failure::Entity::delete_many().filter(login_failure::Column::Email.eq(&user.email)).exec(&state.db).await?;
     let tenant_id = first.as_ref().map(|(t, _)| t.id.clone());
     let mut ev = NewEvent::platform(
         Actor::user(&user.id, &user.email),
@@ -501,7 +536,7 @@ pub async fn sign_in(
         "user",
         Some(user.id.clone()),
         true,
-        serde_json::json!({"ip": ip, "method": "password"}),
+        serde_json::json!({"ip": ip, "method": method}),
     );
     ev.tenant_id = tenant_id;
     record(&state.db, ev).await?;

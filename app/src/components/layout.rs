@@ -65,9 +65,16 @@ pub fn nav_items(face: Face, v: &Viewer) -> Vec<(&'static str, &'static str)> {
                 items.push(("Price books", "/console/pricing"));
                 items.push(("Audit log", "/console/audit"));
             }
+            if v.can(Perm::MailOutboxView) {
+                items.push(("Mail", "/console/mail"));
+            }
         }
         Face::Studio => items.push(("Overview", "/studio")),
-        Face::Account => items.push(("My sessions", "/account/sessions")),
+        Face::Account => {
+            items.push(("My sessions", "/account/sessions"));
+            items.push(("Security", "/account/security"));
+            items.push(("Notifications", "/account/notifications"));
+        }
     }
     items
 }

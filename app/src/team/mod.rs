@@ -40,6 +40,8 @@ pub struct TeamView {
     pub invitations: Vec<InvitationRow>,
     pub max_users: i32,
     pub can_manage: bool,
+    /// The tenant requires two-factor sign-in for local accounts.
+    pub require_mfa: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

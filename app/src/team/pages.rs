@@ -35,6 +35,7 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
     let remove = ServerAction::<RemoveMember>::new();
     let signout = ServerAction::<ForceSignOut>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
+    let policy = ServerAction::<crate::auth::mfa::SetMfaPolicy>::new();
     let tid = tenant_id.clone();
     let team = Resource::new(
         move || {
@@ -46,6 +47,7 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
                 remove.version().get(),
                 signout.version().get(),
                 revoke.version().get(),
+                policy.version().get(),
             )
         },
         |(id, ..)| list_team(id),
@@ -87,6 +89,8 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
                         Err(e) => view! { <ErrorBox err=e/> }.into_any(),
                         Ok(t) => {
                             let can = t.can_manage;
+                            let require_mfa = t.require_mfa;
+                            let tid_policy = tenant_id.clone();
                             let tenant_id = t.tenant_id.clone();
                             let tid2 = tenant_id.clone();
                             let tid3 = tenant_id.clone();
@@ -169,6 +173,17 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
                                                                 .collect_view()}
                                                         </ul>
                                                         <button type="submit" class=format!("{BTN_PRIMARY} w-full")>"Send invitation"</button>
+                                                    </ActionForm>
+                                                </Card>
+                                                <Card title="Sign-in policy" class="mt-6">
+                                                    <ActionForm action=policy attr:class="space-y-3">
+                                                        <input type="hidden" name="tenant_id" value=tid_policy.clone()/>
+                                                        <label class="flex items-center gap-2 text-sm text-slate-700 dark:text-slate-300">
+                                                            <input type="checkbox" name="require_mfa" checked=require_mfa class="h-4 w-4"/>
+                                                            "Require two-factor sign-in for local accounts"
+                                                        </label>
+                                                        <p class="text-xs text-slate-600 dark:text-slate-300">"Members who sign in with a password are asked to set it up at their next sign-in."</p>
+                                                        <button type="submit" class=BTN_SECONDARY>"Save policy"</button>
                                                     </ActionForm>
                                                 </Card>
                                             }

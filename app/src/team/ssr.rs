@@ -17,6 +17,7 @@ use crate::auth::ssr::{
     Ctx, check_new_password, end_all_sessions, hash_password, new_id, normalize_email, valid_email, verify_password,
 };
 use crate::error::AppError;
+use crate::mail::templates::{InvitationMail, Mail, MemberJoinedMail};
 
 const INVITE_DAYS: i64 = 7;
 
@@ -77,6 +78,7 @@ pub async fn list(ctx: &Ctx, t: &tenant::Model) -> Result<TeamView, AppError> {
         members: rows,
         invitations,
         max_users,
+        require_mfa: crate::auth::mfa::ssr::tenant_requires(db, &t.id).await?,
         can_manage: ctx.user.is_platform_admin
             || (t.status == "active"
                 && crate::auth::permissions::allowed(
@@ -179,37 +181,27 @@ pub async fn invite(ctx: &Ctx, t: &tenant::Model, email: &str, role: &str) -> Re
         ),
     )
     .await?;
-    txn.commit().await?;
-
     let link = format!("{}/invite/{}", ctx.state.settings.public_url.trim_end_matches('/'), token);
-    let mut emailed = false;
-    let mut email_error = None;
-    if let Some(mailer) = &ctx.state.mailer {
-        let text = format!(
-            "{} invited you to join {} on Patchbay as {}.\n\nAccept the invitation: {link}\n\nThe link expires in {INVITE_DAYS} days.",
-            ctx.user.display_name,
-            t.name,
-            role.label()
-        );
-        let html = format!(
-            "<p>{} invited you to join <strong>{}</strong> on Patchbay as <strong>{}</strong>.</p><p><a href=\"{link}\">Accept the invitation</a></p><p>The link expires in {INVITE_DAYS} days.</p>",
-            html_escape(&ctx.user.display_name),
-            html_escape(&t.name),
-            role.label()
-        );
-        match mailer.send(&email, &format!("You are invited to {} on Patchbay", t.name), text, html).await {
-            Ok(()) => emailed = true,
-            Err(e) => {
-                tracing::warn!(error = %e, "invitation e-mail not sent");
-                email_error = Some("The e-mail could not be sent; share the link yourself.".to_string());
-            }
-        }
-    }
-    Ok(InviteResult { email, link, emailed, email_error })
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    // Queued with the invitation: delivered (with retries) by the job queue.
+    let queued = crate::mail::ssr::queue(
+        &txn,
+        &ctx.state,
+        crate::mail::ssr::Recipient { email: email.clone(), user_id: None, tenant_id: Some(t.id.clone()) },
+        Mail::Invitation(InvitationMail {
+            inviter_name: if ctx.user.display_name.trim().is_empty() {
+                ctx.user.email.clone()
+            } else {
+                ctx.user.display_name.clone()
+            },
+            tenant_name: t.name.clone(),
+            role_label: role.label().into(),
+            link: link.clone(),
+            days: INVITE_DAYS,
+        }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(InviteResult { email, link, emailed: queued.is_some(), email_error: None })
 }
 
 async fn open_invitation(db: &DatabaseConnection, token: &str) -> Result<invitation::Model, AppError> {
@@ -244,12 +236,13 @@ pub async fn invitation_info(db: &DatabaseConnection, token: &str) -> Result<Inv
 
 /// Accept: create the account (or confirm an existing one by its password) and the membership.
 pub async fn accept_invitation(
-    db: &DatabaseConnection,
+    state: &crate::state::AppState,
     token: &str,
     display_name: &str,
     password: String,
     confirm: &str,
 ) -> Result<(String, String, Role), AppError> {
+    let db = &state.db;
     let inv = open_invitation(db, token).await?;
     let role = Role::parse(&inv.role).unwrap_or(Role::Member);
     let t = tenant::Entity::find_by_id(inv.tenant_id.clone()).one(db).await?.ok_or(AppError::NotFound)?;
@@ -338,6 +331,30 @@ pub async fn accept_invitation(
         ),
     )
     .await?;
+    // Tell the person who sent the invitation (they can turn this off).
+    if let Some(inviter) = user::Entity::find_by_id(inv.invited_by.clone()).one(&txn).await?
+        && !inviter.disabled
+    {
+        let member = user::Entity::find_by_id(user_id.clone()).one(&txn).await?;
+        let member_name = member.map(|m| m.display_name).filter(|n| !n.trim().is_empty()).unwrap_or(inv.email.clone());
+        crate::mail::ssr::queue(
+            &txn,
+            state,
+            crate::mail::ssr::Recipient {
+                email: inviter.email.clone(),
+                user_id: Some(inviter.id.clone()),
+                tenant_id: Some(t.id.clone()),
+            },
+            Mail::MemberJoined(MemberJoinedMail {
+                member_name,
+                member_email: inv.email.clone(),
+                tenant_name: t.name.clone(),
+                role_label: role.label().into(),
+                team_url: format!("{}/portal/team", state.settings.public_url.trim_end_matches('/')),
+            }),
+        )
+        .await?;
+    }
     txn.commit().await?;
     Ok((user_id, t.id, role))
 }

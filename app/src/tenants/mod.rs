@@ -90,5 +90,12 @@ pub async fn delete_tenant(tenant_id: String, confirm_slug: String) -> Result<()
 #[server(endpoint = "tenants/change_edition")]
 pub async fn change_edition(tenant_id: String, edition_id: String) -> Result<(), AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
-    respond(async { ssr::change_edition(&require(Perm::TenantsManage).await?, &tenant_id, &edition_id).await }.await)
+    respond(
+        async {
+            let ctx = require(Perm::TenantsManage).await?;
+            crate::auth::mfa::ssr::require_fresh_mfa(&ctx, crate::auth::mfa::ssr::STEP_UP_WINDOW).await?;
+            ssr::change_edition(&ctx, &tenant_id, &edition_id).await
+        }
+        .await,
+    )
 }

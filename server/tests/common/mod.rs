@@ -131,6 +131,9 @@ pub async fn spawn_app_on(postgres: bool, with_mail: bool, customize: impl FnOnc
         db_max_connections: 5,
         // The test identity provider runs on plain-http loopback.
         oidc_allow_insecure_issuers: true,
+        // The demo platform admin signs in with a password only in tests; tests of
+        // multi-factor sign-in turn this off in `customize`.
+        dev_mfa_optional_for_admins: true,
         ..Config::default()
     };
     customize(&mut cfg, &format!("http://127.0.0.1:{port}"));
@@ -299,6 +302,8 @@ impl Client {
 pub struct MailSink {
     pub port: u16,
     pub messages: Arc<Mutex<Vec<String>>>,
+    /// Connections still to refuse (`421` greeting, then close): a flaky relay.
+    pub refuse: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl MailSink {
@@ -306,12 +311,20 @@ impl MailSink {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("smtp bind");
         let port = listener.local_addr().expect("addr").port();
         let messages = Arc::new(Mutex::new(Vec::new()));
+        let refuse = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let store = messages.clone();
+        let refusing = refuse.clone();
         tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
                 let store = store.clone();
+                let refusing = refusing.clone();
                 tokio::spawn(async move {
                     let (r, mut w) = sock.into_split();
+                    use std::sync::atomic::Ordering;
+                    if refusing.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                        let _ = w.write_all(b"421 test-smtp busy, try again later\r\n").await;
+                        return;
+                    }
                     let mut lines = BufReader::new(r).lines();
                     let _ = w.write_all(b"220 test-smtp ready\r\n").await;
                     let mut data: Option<String> = None;
@@ -344,7 +357,12 @@ impl MailSink {
                 });
             }
         });
-        Self { port, messages }
+        Self { port, messages, refuse }
+    }
+
+    /// Refuse the next `n` connections.
+    pub fn refuse_next(&self, n: usize) {
+        self.refuse.store(n, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Messages received so far, with quoted-printable soft breaks undone.

@@ -9,6 +9,8 @@ mod common;
 mod editions;
 mod foundation;
 mod list_pages;
+mod mail;
+mod mfa;
 mod orders;
 mod pages_under_load;
 mod provisioning;
