@@ -258,6 +258,7 @@ owned_tables! {
     intervention: false,
     invitation: false,
     job: true,
+    mail_outbox: true,
     membership: false,
     order: false,
     order_policy: false,
@@ -270,6 +271,7 @@ owned_tables! {
     service_leg: false,
     session: true,
     sso_config: false,
+    tenant_security_policy: false,
     usage_record: false,
 }
 
@@ -289,6 +291,7 @@ pub fn table_name_of(module: &str) -> Option<&'static str> {
         intervention,
         invitation,
         job,
+        mail_outbox,
         membership,
         order,
         order_policy,
@@ -301,6 +304,7 @@ pub fn table_name_of(module: &str) -> Option<&'static str> {
         service_leg,
         session,
         sso_config,
+        tenant_security_policy,
         usage_record
     )
 }

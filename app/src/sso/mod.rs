@@ -32,6 +32,8 @@ pub struct SsoSettings {
     pub redirect_uri: String,
     pub updated_at: Option<String>,
     pub updated_by: Option<String>,
+    /// Why the tenant's edition does not include single sign-on (settings are read-only then).
+    pub blocked: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +60,8 @@ pub async fn get_sso_settings(tenant_id: String) -> Result<SsoSettings, AppError
             use sea_orm::EntityTrait;
             let (ctx, t) = require_in_tenant(Perm::SsoManage, &tenant_id).await?;
             let cfg = entity::sso_config::Entity::find_by_id(t.id.clone()).one(ctx.db()).await?;
-            ssr::settings_of(&ctx.state, cfg)
+            let gate = crate::core::features::gate_for(ctx.db(), &t, crate::core::features::Feature::Sso).await?;
+            Ok(SsoSettings { blocked: gate.reason, ..ssr::settings_of(&ctx.state, cfg)? })
         }
         .await,
     )
@@ -81,6 +84,7 @@ pub async fn save_sso_settings(
     respond(
         async {
             let (ctx, t) = require_in_tenant(Perm::SsoManage, &tenant_id).await?;
+            crate::core::features::require_feature_for(ctx.db(), &t, crate::core::features::Feature::Sso).await?;
             let input = ssr::ConfigInput {
                 issuer,
                 client_id,
@@ -111,6 +115,7 @@ pub async fn test_sso(tenant_id: String) -> Result<Vec<SsoCheck>, AppError> {
     respond(
         async {
             let (ctx, t) = require_in_tenant(Perm::SsoManage, &tenant_id).await?;
+            crate::core::features::require_feature_for(ctx.db(), &t, crate::core::features::Feature::Sso).await?;
             ssr::test_config(&ctx.state, &t, ctx.actor()).await
         }
         .await,

@@ -50,7 +50,9 @@ pub fn SsoPage() -> impl IntoView {
                                 .into_iter()
                                 .map(|r| (r.as_str().to_string(), r.label().to_string()))
                                 .collect();
-                            view! {
+                            let blocked = s.blocked.clone();
+                                            view! {
+                                {blocked.clone().map(|why| view! { <Alert tone="warning">{why}</Alert> })}
                                 <div class="grid grid-cols-1 gap-6 xl:grid-cols-3">
                                     <div class="xl:col-span-2">
                                         <Card title="Identity provider">
@@ -74,7 +76,7 @@ pub fn SsoPage() -> impl IntoView {
                                                     </label>
                                                 </div>
                                                 <div class="md:col-span-2">
-                                                    <button type="submit" class=BTN_PRIMARY>"Save settings"</button>
+                                                    <button type="submit" class=BTN_PRIMARY disabled=blocked.is_some()>"Save settings"</button>
                                                 </div>
                                             </ActionForm>
                                         </Card>

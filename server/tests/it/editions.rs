@@ -132,3 +132,37 @@ async fn two_orders_racing_for_the_last_service_slot_cannot_both_win() {
         .expect("orders");
     assert_eq!(held.len(), 1, "one order in the database");
 }
+
+#[tokio::test]
+async fn single_sign_on_is_refused_on_free_with_the_reason_and_the_settings_page_says_so() {
+    let app = spawn_app().await;
+    put_on_edition(&app, "globex", "free").await;
+    let globex = tenant_id(&app, "globex").await;
+    let admin = app.login("tenant_admin@globex.example").await;
+    let r = admin
+        .call(
+            "sso/save",
+            &[
+                ("tenant_id", &globex),
+                ("issuer", "https://idp.globex.example"),
+                ("client_id", "patchbay"),
+                ("client_secret", "s3cret"),
+                ("scopes", "openid email profile"),
+                ("domains", "globex.example"),
+                ("role_claim", ""),
+                ("role_map", ""),
+                ("default_role", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.to_string().contains("Single sign-on is part of Standard and Enterprise; this tenant is on Free"), "{}", r.body);
+    let none = entity::sso_config::Entity::find_by_id(globex.clone()).one(&app.state.db).await.expect("query");
+    assert!(none.is_none(), "nothing was saved");
+
+    let r = admin.call("sso/get", &[("tenant_id", &globex)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body["blocked"].as_str().is_some_and(|b| b.contains("this tenant is on Free")), "{}", r.body);
+    let page = admin.get("/portal/sso").await.text().await.unwrap_or_default();
+    assert!(page.contains("Single sign-on is part of Standard and Enterprise; this tenant is on Free"), "the reason is on the page");
+}

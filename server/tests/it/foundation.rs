@@ -399,7 +399,7 @@ async fn invitation_is_emailed_over_smtp_and_accepted() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["emailed"], true, "{}", r.body);
     // Mail goes out through the job queue.
-    app::provisioning::jobs::drain(&app.state, "test", 10).await.unwrap();
+    app::workers::drain(&app.state, "test", 10).await.unwrap();
 
     let mail = app.mail.as_ref().unwrap().received();
     assert_eq!(mail.len(), 1);

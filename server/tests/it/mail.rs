@@ -9,7 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 /// Run due jobs until the outbox has no queued mail left (or give up).
 async fn deliver(app: &TestApp) {
     for _ in 0..50 {
-        app::provisioning::jobs::drain(&app.state, "test", 20).await.unwrap();
+        app::workers::drain(&app.state, "test", 20).await.unwrap();
         let queued = entity::mail_outbox::Entity::find()
             .filter(entity::mail_outbox::Column::Status.eq("queued"))
             .all(&app.state.db)

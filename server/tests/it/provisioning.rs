@@ -204,7 +204,7 @@ async fn an_approved_cross_connect_becomes_an_active_service_with_references_and
 
     // The customer sees it in inventory and in detail.
     let list = c.call("services/list", &[("status", "active"), ("q", "")]).await;
-    assert_eq!(list.body.as_array().unwrap().len(), 1, "{}", list.body);
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1, "{}", list.body);
     let d = c.call("services/get", &[("service_id", &svc.id)]).await;
     assert_eq!(d.status, StatusCode::OK, "{}", d.body);
     assert_eq!(d.body["service"]["status"], "active");

@@ -153,7 +153,7 @@ fn owners(rows: &[Value]) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn another_tenants_scope_reads_updates_and_deletes_none_of_a_tenants_rows() {
-    let app = spawn_app_custom(false, |cfg, _| {
+    let app = spawn_app_custom(true, |cfg, _| {
         cfg.provision_poll_ms = 0;
         cfg.job_backoff_base_ms = 60_000;
     })

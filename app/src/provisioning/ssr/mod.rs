@@ -26,7 +26,6 @@ use super::*;
 use crate::audit::ssr::{NewEvent, record};
 use crate::auth::ssr::{Ctx, new_id};
 use crate::catalog::service::mbps_label;
-use crate::catalog::ssr::load_endpoint;
 use crate::error::FieldErrors;
 use crate::jobs::{self, JobPayload, JobStatus};
 use crate::orders::machine::Status;

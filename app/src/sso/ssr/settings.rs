@@ -56,6 +56,7 @@ pub fn settings_of(state: &AppState, cfg: Option<sso_config::Model>) -> Result<S
                 redirect_uri: redirect,
                 updated_at: Some(c.updated_at.format("%Y-%m-%d %H:%M UTC").to_string()),
                 updated_by: Some(c.updated_by),
+                blocked: None,
             }
         }
     })
