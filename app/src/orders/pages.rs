@@ -52,11 +52,11 @@ pub fn OrdersPage() -> impl IntoView {
                         Err(e) => view! { <ErrorBox err=e/> }.into_any(),
                         Ok(list) if list.is_empty() => view! { <EmptyState title="No orders" body="Orders are placed from a saved quote. Start with New quote."/> }.into_any(),
                         Ok(list) => view! {
-                            <Table headers=vec!["Order", "Connection", "Bandwidth", "Monthly", "PO", "Placed by", "Status"]>
+                            <Table label="Orders" headers=vec!["Order", "Connection", "Bandwidth", "Monthly", "PO", "Placed by", "Status"]>
                                 {list.into_iter().map(|o| view! {
                                     <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/40">
-                                        <td class=TD><a href=format!("/portal/orders/{}", o.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{o.number.clone()}</a><span class="block text-xs text-slate-500">{o.created_at.clone()}</span></td>
-                                        <td class=TD><span class="block max-w-xs truncate" title=format!("{} ↔ {}", o.a_end, o.b_end)>{o.description.clone()}</span><span class="block text-xs text-slate-500">{o.offering.clone()}</span></td>
+                                        <td class=TD><a href=format!("/portal/orders/{}", o.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{o.number.clone()}</a><span class="block text-xs text-slate-500 dark:text-slate-400">{o.created_at.clone()}</span></td>
+                                        <td class=TD><span class="block max-w-xs truncate" title=format!("{} ↔ {}", o.a_end, o.b_end)>{o.description.clone()}</span><span class="block text-xs text-slate-500 dark:text-slate-400">{o.offering.clone()}</span></td>
                                         <td class=TD>{o.bandwidth.clone()}</td>
                                         <td class=format!("{TD} tabular-nums")>{o.monthly.clone()}</td>
                                         <td class=TD>{o.po_number.clone()}</td>
@@ -133,15 +133,15 @@ pub fn OrderDetailPage() -> impl IntoView {
                             <div class="space-y-6 xl:col-span-2">
                                 <Card title=o.offering.clone()>
                                     <dl class="grid grid-cols-1 gap-3 text-sm sm:grid-cols-2">
-                                        <div><dt class="text-slate-500">"A-end"</dt><dd>{o.a_end.clone()}</dd></div>
-                                        <div><dt class="text-slate-500">"B-end"</dt><dd>{o.b_end.clone()}</dd></div>
-                                        <div><dt class="text-slate-500">"Bandwidth and term"</dt><dd>{format!("{} · {} months", o.bandwidth, o.term_months)}</dd></div>
-                                        <div><dt class="text-slate-500">"Price"</dt><dd>{format!("{} a month · {} in total", o.monthly, o.total)}</dd></div>
-                                        <div><dt class="text-slate-500">"Purchase order · cost centre"</dt><dd>{format!("{} · {}", o.po_number, if o.cost_centre.is_empty() { "—".to_string() } else { o.cost_centre.clone() })}</dd></div>
-                                        <div><dt class="text-slate-500">"Quote"</dt><dd><a href=format!("/portal/quotes/{}", o.quote_id) class=BTN_LINK>{o.quote_number.clone()}</a></dd></div>
-                                        <div class="sm:col-span-2"><dt class="text-slate-500">"Description"</dt><dd>{o.description.clone()}</dd></div>
-                                        <div><dt class="text-slate-500">"Placed by"</dt><dd>{o.placed_by.clone()}</dd></div>
-                                        <div><dt class="text-slate-500">"Approved by"</dt><dd>{o.approved_by.clone().unwrap_or_else(|| if o.needs_approval { "—".into() } else { "automatically (below the approval threshold)".into() })}</dd></div>
+                                        <div><dt class="text-slate-500 dark:text-slate-400">"A-end"</dt><dd>{o.a_end.clone()}</dd></div>
+                                        <div><dt class="text-slate-500 dark:text-slate-400">"B-end"</dt><dd>{o.b_end.clone()}</dd></div>
+                                        <div><dt class="text-slate-500 dark:text-slate-400">"Bandwidth and term"</dt><dd>{format!("{} · {} months", o.bandwidth, o.term_months)}</dd></div>
+                                        <div><dt class="text-slate-500 dark:text-slate-400">"Price"</dt><dd>{format!("{} a month · {} in total", o.monthly, o.total)}</dd></div>
+                                        <div><dt class="text-slate-500 dark:text-slate-400">"Purchase order · cost centre"</dt><dd>{format!("{} · {}", o.po_number, if o.cost_centre.is_empty() { "—".to_string() } else { o.cost_centre.clone() })}</dd></div>
+                                        <div><dt class="text-slate-500 dark:text-slate-400">"Quote"</dt><dd><a href=format!("/portal/quotes/{}", o.quote_id) class=BTN_LINK>{o.quote_number.clone()}</a></dd></div>
+                                        <div class="sm:col-span-2"><dt class="text-slate-500 dark:text-slate-400">"Description"</dt><dd>{o.description.clone()}</dd></div>
+                                        <div><dt class="text-slate-500 dark:text-slate-400">"Placed by"</dt><dd>{o.placed_by.clone()}</dd></div>
+                                        <div><dt class="text-slate-500 dark:text-slate-400">"Approved by"</dt><dd>{o.approved_by.clone().unwrap_or_else(|| if o.needs_approval { "—".into() } else { "automatically (below the approval threshold)".into() })}</dd></div>
                                     </dl>
                                 </Card>
                                 <Card title="Timeline">
@@ -150,7 +150,7 @@ pub fn OrderDetailPage() -> impl IntoView {
                                             <li>
                                                 <span class="absolute -left-1.5 mt-1.5 h-3 w-3 rounded-full bg-indigo-500"></span>
                                                 <p class="text-sm font-medium">{match &t.from { Some(f) => format!("{f} → {}", t.to), None => t.to.clone() }}</p>
-                                                <p class="text-xs text-slate-500">{format!("{} · {}", t.when, t.who)}</p>
+                                                <p class="text-xs text-slate-500 dark:text-slate-400">{format!("{} · {}", t.when, t.who)}</p>
                                                 {t.why.clone().map(|w| view! { <p class="text-xs text-slate-600 dark:text-slate-400">{w}</p> })}
                                             </li>
                                         }).collect_view()}
@@ -190,7 +190,7 @@ pub fn OrderDetailPage() -> impl IntoView {
                                             <Field label="Reason (optional)" name="reason"/>
                                             <button type="submit" class=format!("{BTN_SECONDARY} w-full")>"Cancel order"</button>
                                         </ActionForm>
-                                        <p class="mt-2 text-xs text-slate-500">"Orders can be cancelled until provisioning starts."</p>
+                                        <p class="mt-2 text-xs text-slate-500 dark:text-slate-400">"Orders can be cancelled until provisioning starts."</p>
                                     </Card>
                                 })}
                             </div>

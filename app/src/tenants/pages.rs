@@ -55,7 +55,7 @@ pub fn TenantsPage() -> impl IntoView {
                                 }
                                 Ok(list) => {
                                     view! {
-                                        <Table headers=vec!["Tenant", "Edition", "Members", "Status", "Created"]>
+                                        <Table label="Tenants" headers=vec!["Tenant", "Edition", "Members", "Status", "Created"]>
                                             {list
                                                 .into_iter()
                                                 .map(|t| {
@@ -65,7 +65,7 @@ pub fn TenantsPage() -> impl IntoView {
                                                                 <a href=format!("/console/tenants/{}", t.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
                                                                     {t.name.clone()}
                                                                 </a>
-                                                                <p class="text-xs text-slate-500">{t.slug.clone()}</p>
+                                                                <p class="text-xs text-slate-500 dark:text-slate-400">{t.slug.clone()}</p>
                                                             </td>
                                                             <td class=TD>{t.edition.clone()}</td>
                                                             <td class=format!("{TD} tabular-nums")>{t.members}</td>
