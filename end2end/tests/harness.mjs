@@ -355,7 +355,13 @@ export function inviteLink(message) {
 /** Which of our contexts run JavaScript (a page cannot reliably tell by itself). */
 const jsEnabledContexts = new WeakMap();
 
-export async function launchBrowser({ javaScriptEnabled = true } = {}) {
+/**
+ * `theme: 'light' | 'dark'` makes every page open in that theme, as a user whose system is set
+ * to it and who picked it with the toggle (the app keeps the choice in localStorage
+ * `patchbay-theme` and sets `dark` on <html> before first paint; without JavaScript the
+ * light theme is the only one).
+ */
+export async function launchBrowser({ javaScriptEnabled = true, theme } = {}) {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -371,14 +377,27 @@ export async function launchBrowser({ javaScriptEnabled = true } = {}) {
   });
   const newContext = async () => {
     // Wide enough for the sidebar (md) and the header's tenant name (lg).
-    const context = await browser.newContext({ javaScriptEnabled, viewport: { width: 1440, height: 900 } });
+    const context = await browser.newContext({
+      javaScriptEnabled,
+      viewport: { width: 1440, height: 900 },
+      ...(theme ? { colorScheme: theme } : {}),
+    });
+    if (theme) {
+      await context.addInitScript((t) => {
+        try {
+          localStorage.setItem('patchbay-theme', t);
+        } catch {
+          // storage disabled: the system colour scheme above decides
+        }
+      }, theme);
+    }
     context.setDefaultTimeout(TIMEOUT_MS);
     context.setDefaultNavigationTimeout(TIMEOUT_MS);
     jsEnabledContexts.set(context, javaScriptEnabled);
     return context;
   };
   const context = await newContext();
-  return { browser, context, newContext, javaScriptEnabled, close: () => browser.close() };
+  return { browser, context, newContext, javaScriptEnabled, theme, close: () => browser.close() };
 }
 
 /**

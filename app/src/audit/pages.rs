@@ -20,7 +20,7 @@ pub fn AuditTable(rows: Vec<AuditRow>, show_tenant: bool) -> impl IntoView {
         headers.insert(1, "Scope");
     }
     view! {
-        <Table headers=headers>
+        <Table label="Audit events" headers=headers>
             {rows
                 .into_iter()
                 .map(|r| {
@@ -31,11 +31,11 @@ pub fn AuditTable(rows: Vec<AuditRow>, show_tenant: bool) -> impl IntoView {
                             {show_tenant.then(|| view! { <td class=format!("{TD} text-xs")>{r.tenant_label.clone().unwrap_or_else(|| "platform".into())}</td> })}
                             <td class=TD>
                                 <span class="block">{r.actor_label.clone()}</span>
-                                <span class="text-xs text-slate-500">{r.actor_type.clone()}</span>
+                                <span class="text-xs text-slate-500 dark:text-slate-400">{r.actor_type.clone()}</span>
                             </td>
                             <td class=TD>
                                 <code class="text-xs">{r.action.clone()}</code>
-                                {details.map(|d| view! { <span class="block max-w-md truncate font-mono text-xs text-slate-500" title=d.clone()>{d.clone()}</span> })}
+                                {details.map(|d| view! { <span class="block max-w-md truncate font-mono text-xs text-slate-500 dark:text-slate-400" title=d.clone()>{d.clone()}</span> })}
                             </td>
                             <td class=format!("{TD} text-xs") title=r.resource_id.clone()>
                                 {r.resource_type.clone()}

@@ -25,7 +25,7 @@ pub fn AuthCard(
                 {subtitle.map(|s| view! { <p class="mt-1 text-sm text-slate-500 dark:text-slate-400">{s}</p> })}
                 <div class="mt-6">{children()}</div>
             </div>
-            <p class="mt-6 text-xs text-slate-500 dark:text-slate-500">"Private interconnection, ordered and run in one place."</p>
+            <p class="mt-6 text-xs text-slate-500 dark:text-slate-400">"Private interconnection, ordered and run in one place."</p>
         </div>
     }
 }
@@ -173,7 +173,7 @@ pub fn SessionsPage() -> impl IntoView {
                         Err(e) => view! { <ErrorBox err=e/> }.into_any(),
                         Ok(list) => {
                             view! {
-                                <Table headers=vec!["Device", "Address", "Signed in", "Last active", "Expires", ""]>
+                                <Table label="Your sessions" headers=vec!["Device", "Address", "Signed in", "Last active", "Expires", ""]>
                                     {list
                                         .into_iter()
                                         .map(|s| {

@@ -93,7 +93,7 @@ pub fn LocationsPage() -> impl IntoView {
                                                                             <li class="flex flex-wrap items-center justify-between gap-2 py-2 text-sm">
                                                                                 <span>
                                                                                     <span class="font-medium">{e.name.clone()}</span>
-                                                                                    {e.cloud_region.clone().map(|r| view! { <span class="ml-2 text-xs text-slate-500">{r}</span> })}
+                                                                                    {e.cloud_region.clone().map(|r| view! { <span class="ml-2 text-xs text-slate-500 dark:text-slate-400">{r}</span> })}
                                                                                     <span class="block text-xs text-slate-500 dark:text-slate-400">
                                                                                         {format!("{} · {}", kind_label(&e.kind), e.bandwidths.join(", "))}
                                                                                     </span>
@@ -266,7 +266,7 @@ pub fn QuoteBuilderPage() -> impl IntoView {
                                             }}
                                             {(!p.lines.is_empty()).then(|| view! {
                                                 <PriceSummary lines=p.lines.clone() nrc=p.nrc.clone() monthly=p.monthly.clone() total=p.total.clone()/>
-                                                <p class="mt-2 text-xs text-slate-500">{format!("Prices from {}. Quotes are valid for 30 days and keep these prices.", p.price_book)}</p>
+                                                <p class="mt-2 text-xs text-slate-500 dark:text-slate-400">{format!("Prices from {}. Quotes are valid for 30 days and keep these prices.", p.price_book)}</p>
                                             })}
                                             {(p.serviceable && can_save).then(|| view! {
                                                 <ActionForm action=save attr:class="mt-4">
@@ -302,7 +302,7 @@ fn PriceSummary(lines: Vec<PreviewLine>, nrc: String, monthly: String, total: St
                     .map(|l| view! {
                         <tr>
                             <td class="py-2">{l.label}</td>
-                            <td class="py-2 text-slate-500">{l.period}</td>
+                            <td class="py-2 text-slate-500 dark:text-slate-400">{l.period}</td>
                             <td class="py-2 text-right tabular-nums">{l.amount}</td>
                         </tr>
                     })
@@ -310,9 +310,9 @@ fn PriceSummary(lines: Vec<PreviewLine>, nrc: String, monthly: String, total: St
             </tbody>
         </table>
         <dl class="mt-4 grid grid-cols-3 gap-3 border-t border-slate-200 pt-4 text-sm dark:border-slate-800">
-            <div><dt class="text-slate-500">"One-time"</dt><dd class="text-lg font-semibold tabular-nums">{nrc}</dd></div>
-            <div><dt class="text-slate-500">"Monthly"</dt><dd class="text-lg font-semibold tabular-nums">{monthly}</dd></div>
-            <div><dt class="text-slate-500">"Total contract"</dt><dd data-testid="quote-total" class="text-lg font-semibold tabular-nums">{total}</dd></div>
+            <div><dt class="text-slate-500 dark:text-slate-400">"One-time"</dt><dd class="text-lg font-semibold tabular-nums">{nrc}</dd></div>
+            <div><dt class="text-slate-500 dark:text-slate-400">"Monthly"</dt><dd class="text-lg font-semibold tabular-nums">{monthly}</dd></div>
+            <div><dt class="text-slate-500 dark:text-slate-400">"Total contract"</dt><dd data-testid="quote-total" class="text-lg font-semibold tabular-nums">{total}</dd></div>
         </dl>
     }
 }
@@ -375,7 +375,7 @@ pub fn QuoteDetailPage() -> impl IntoView {
                                     <Card title=q.offering.clone()>
                                         <p class="text-sm"><span class="font-medium">"A: "</span>{q.a_end.clone()}</p>
                                         <p class="text-sm"><span class="font-medium">"B: "</span>{q.b_end.clone()}</p>
-                                        <p class="mt-1 text-sm text-slate-500">{format!("{} · {} months · created {} by {} · valid until {}", q.bandwidth, q.term_months, q.created_at, q.created_by, q.valid_until)}</p>
+                                        <p class="mt-1 text-sm text-slate-500 dark:text-slate-400">{format!("{} · {} months · created {} by {} · valid until {}", q.bandwidth, q.term_months, q.created_at, q.created_by, q.valid_until)}</p>
                                         <PriceSummary lines=q.lines.clone() nrc=q.nrc.clone() monthly=q.monthly.clone() total=q.total.clone()/>
                                     </Card>
                                 </div>
@@ -469,13 +469,13 @@ pub fn CatalogAdminPage() -> impl IntoView {
                     .map(|r| match r {
                         Err(e) => view! { <ErrorBox err=e/> }.into_any(),
                         Ok(list) => view! {
-                            <Table headers=vec!["Endpoint", "Location", "Kind", "Bandwidths", "Capacity (Mbps)", ""]>
+                            <Table label="Endpoints" headers=vec!["Endpoint", "Location", "Kind", "Bandwidths", "Capacity (Mbps)", ""]>
                                 {list.into_iter().map(|e| {
                                     let cap_id = format!("cap-{}", e.id);
                                     let act_id = format!("act-{}", e.id);
                                     view! {
                                         <tr>
-                                            <td class=TD><span class="font-medium">{e.name.clone()}</span><span class="block text-xs text-slate-500">{e.provider.clone()}{e.cloud_region.clone().map(|r| format!(" · {r}"))}</span></td>
+                                            <td class=TD><span class="font-medium">{e.name.clone()}</span><span class="block text-xs text-slate-500 dark:text-slate-400">{e.provider.clone()}{e.cloud_region.clone().map(|r| format!(" · {r}"))}</span></td>
                                             <td class=TD>{format!("{} · {}", e.metro, e.facility)}</td>
                                             <td class=TD>{kind_label(&e.kind)}</td>
                                             <td class=format!("{TD} text-xs")><span class="block max-w-xs truncate" title=e.bandwidths.join(", ")>{e.bandwidths.join(", ")}</span></td>
@@ -522,7 +522,7 @@ pub fn PricingPage() -> impl IntoView {
                         books.get().map(|r| match r {
                             Err(e) => view! { <ErrorBox err=e/> }.into_any(),
                             Ok(list) => view! {
-                                <Table headers=vec!["Book", "Version", "Effective from", "State", "Prices", "Note"]>
+                                <Table label="Price books" headers=vec!["Book", "Version", "Effective from", "State", "Prices", "Note"]>
                                     {list.into_iter().map(|b| view! {
                                         <tr>
                                             <td class=TD><a href=format!("/console/pricing?book={}", b.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{format!("{} · {}", b.region, b.currency)}</a></td>
@@ -543,7 +543,7 @@ pub fn PricingPage() -> impl IntoView {
                         entries.get().flatten().map(|r| match r {
                             Err(e) => view! { <ErrorBox err=e/> }.into_any(),
                             Ok(rows) => view! {
-                                <Table headers=vec!["Offering", "Bandwidth", "One-time", "Monthly", "Per GB"]>
+                                <Table label="Prices" headers=vec!["Offering", "Bandwidth", "One-time", "Monthly", "Per GB"]>
                                     {rows.into_iter().map(|e| view! {
                                         <tr>
                                             <td class=TD>{e.offering.clone()}</td>

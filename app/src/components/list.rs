@@ -43,8 +43,12 @@ where
         Ok(p) => {
             let info = p.page_info.clone();
             let shown = p.items.len();
+            let mut label = noun.clone();
+            if let Some(first) = label.get(..1) {
+                label = format!("{}{}", first.to_uppercase(), &label[1..]);
+            }
             view! {
-                <Table headers=headers>{p.items.into_iter().map(row).collect_view()}</Table>
+                <Table label=label headers=headers>{p.items.into_iter().map(row).collect_view()}</Table>
                 <Pager total=info.total shown=shown next=info.next_cursor after_cursor=info.after_cursor noun=noun/>
             }
             .into_any()

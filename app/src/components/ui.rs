@@ -43,6 +43,14 @@ pub fn Card(
     }
 }
 
+/// A row of [`Stat`]s: the `<dl>` they belong in (a `<dt>`/`<dd>` outside one is invalid
+/// markup that screen readers announce wrongly).
+#[component]
+pub fn StatGrid(children: Children) -> impl IntoView {
+    view! { <dl class="grid grid-cols-1 gap-4 sm:grid-cols-2 xl:grid-cols-4">{children()}</dl> }
+}
+
+/// One figure with its label; place it in a [`StatGrid`].
 #[component]
 pub fn Stat(
     #[prop(into)] label: String,
@@ -53,7 +61,8 @@ pub fn Stat(
         <div class="rounded-xl border border-slate-200 bg-white p-5 shadow-sm dark:border-slate-800 dark:bg-slate-900">
             <dt class="text-sm font-medium text-slate-500 dark:text-slate-400">{label}</dt>
             <dd class="mt-2 text-3xl font-semibold tabular-nums text-slate-900 dark:text-white">{value}</dd>
-            {hint.map(|h| view! { <p class="mt-1 text-xs text-slate-500 dark:text-slate-400">{h}</p> })}
+            // A second <dd>: inside a <dl> a group holds only <dt>s and <dd>s.
+            {hint.map(|h| view! { <dd class="mt-1 text-xs text-slate-500 dark:text-slate-400">{h}</dd> })}
         </div>
     }
 }
@@ -250,11 +259,21 @@ pub fn SelectField(
 }
 
 /// Table wrapper with consistent styling; rows go in `children` as `<tr>`s.
+///
+/// `label` names the table (e.g. "Orders"): it is the table's caption for screen readers and
+/// the name of its scroll region. A table wider than the page scrolls sideways inside that
+/// region, which is focusable so that a keyboard can scroll it too (arrow keys once focused).
 #[component]
-pub fn Table(headers: Vec<&'static str>, children: Children) -> impl IntoView {
+pub fn Table(#[prop(into)] label: String, headers: Vec<&'static str>, children: Children) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm dark:border-slate-800 dark:bg-slate-900">
+        <div
+            role="region"
+            aria-label=label.clone()
+            tabindex="0"
+            class="overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 dark:border-slate-800 dark:bg-slate-900 dark:focus-visible:outline-indigo-400"
+        >
             <table class="min-w-full divide-y divide-slate-200 text-sm dark:divide-slate-800">
+                <caption class="sr-only">{label}</caption>
                 <thead class="bg-slate-50 dark:bg-slate-800/50">
                     <tr>
                         {headers

@@ -20,12 +20,12 @@ pub fn PortalHome() -> impl IntoView {
                             let has_recent = !o.recent.is_empty();
                             view! {
                                 <PageHeader title=o.tenant_name.clone() subtitle=format!("{} edition", o.edition)/>
-                                <dl class="grid grid-cols-1 gap-4 sm:grid-cols-2 xl:grid-cols-4">
+                                <StatGrid>
                                     <Stat label="Team members" value=o.members.to_string() hint=format!("of {} allowed by the edition", o.max_users)/>
                                     <Stat label="Open invitations" value=o.open_invitations.to_string()/>
                                     <Stat label="Signed-in sessions" value=o.active_sessions.to_string()/>
                                     <Stat label="Audit events (7 days)" value=o.audit_events_7d.to_string()/>
-                                </dl>
+                                </StatGrid>
                                 <div class="mt-6 grid grid-cols-1 gap-6 xl:grid-cols-3">
                                     <Card title="Roles in this tenant">
                                         <ul class="space-y-2">
@@ -106,12 +106,12 @@ pub fn ConsoleHome() -> impl IntoView {
                             let has_recent = !o.recent.is_empty();
                             view! {
                                 <PageHeader title="Console" subtitle=subtitle/>
-                                <dl class="grid grid-cols-1 gap-4 sm:grid-cols-2 xl:grid-cols-4">
+                                <StatGrid>
                                     {first}
                                     <Stat label="Users" value=o.users.to_string() hint=format!("{} disabled", o.disabled_users)/>
                                     <Stat label="Signed-in sessions" value=o.active_sessions.to_string()/>
                                     <Stat label="Failed sign-ins (24 h)" value=o.failed_sign_ins_24h.to_string() hint=format!("{} audit events in 24 h", o.audit_events_24h)/>
-                                </dl>
+                                </StatGrid>
                                 <div class="mt-6 grid grid-cols-1 gap-6 xl:grid-cols-3">
                                     {has_editions.then(|| view! {
                                         <Card title="Tenants by edition">
@@ -160,10 +160,10 @@ pub fn StudioHome() -> impl IntoView {
                             let enough = o.approvers >= 2;
                             view! {
                                 <PageHeader title="Config Studio" subtitle=format!("Application configuration for {}", o.tenant_name)/>
-                                <dl class="grid grid-cols-1 gap-4 sm:grid-cols-2 xl:grid-cols-4">
+                                <StatGrid>
                                     <Stat label="Possible approvers" value=o.approvers.to_string() hint="Tenant admins; an author never approves their own change."/>
                                     <Stat label="Team members" value=o.members.to_string()/>
-                                </dl>
+                                </StatGrid>
                                 <div class="mt-6">
                                     {if enough {
                                         view! {

@@ -59,8 +59,8 @@ pub fn OrdersPage() -> impl IntoView {
                     empty_body="Orders are placed from a saved quote. Start with New quote, or clear the status filter."
                     row=|o: OrderRow| view! {
                         <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/40">
-                            <td class=TD><a href=format!("/portal/orders/{}", o.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{o.number.clone()}</a><span class="block text-xs text-slate-500">{o.created_at.clone()}</span></td>
-                            <td class=TD><span class="block max-w-xs truncate" title=format!("{} ↔ {}", o.a_end, o.b_end)>{o.description.clone()}</span><span class="block text-xs text-slate-500">{o.offering.clone()}</span></td>
+                            <td class=TD><a href=format!("/portal/orders/{}", o.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{o.number.clone()}</a><span class="block text-xs text-slate-500 dark:text-slate-400">{o.created_at.clone()}</span></td>
+                            <td class=TD><span class="block max-w-xs truncate" title=format!("{} ↔ {}", o.a_end, o.b_end)>{o.description.clone()}</span><span class="block text-xs text-slate-500 dark:text-slate-400">{o.offering.clone()}</span></td>
                             <td class=TD>{o.bandwidth.clone()}</td>
                             <td class=format!("{TD} tabular-nums")>{o.monthly.clone()}</td>
                             <td class=TD>{o.po_number.clone()}</td>
@@ -172,7 +172,7 @@ pub fn OrderView(
                             <li>
                                 <span class="absolute -left-1.5 mt-1.5 h-3 w-3 rounded-full bg-indigo-500"></span>
                                 <p class="text-sm font-medium">{match &t.from { Some(f) => format!("{f} → {}", t.to), None => t.to.clone() }}</p>
-                                <p class="text-xs text-slate-500">{format!("{} · {}", t.when, t.who)}</p>
+                                <p class="text-xs text-slate-500 dark:text-slate-400">{format!("{} · {}", t.when, t.who)}</p>
                                 {t.why.clone().map(|w| view! { <p class="text-xs text-slate-600 dark:text-slate-400">{w}</p> })}
                             </li>
                         }).collect_view()}

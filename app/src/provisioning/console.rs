@@ -64,7 +64,7 @@ pub fn InterventionsPage() -> impl IntoView {
                                             <p class="text-sm font-semibold">
                                                 <a href=format!("/portal/orders/{}", i.order_id) class=BTN_LINK>{format!("Order {}", i.order_number)}</a>
                                                 {i.service_number.clone().map(|s| format!(" · {s}"))}
-                                                <span class="ml-2 text-xs font-normal text-slate-500">{format!("{} · {} · {}", i.tenant, i.job_kind.replace('_', " "), i.created_at)}</span>
+                                                <span class="ml-2 text-xs font-normal text-slate-500 dark:text-slate-400">{format!("{} · {} · {}", i.tenant, i.job_kind.replace('_', " "), i.created_at)}</span>
                                             </p>
                                             <p class="mt-2 rounded bg-slate-50 p-2 font-mono text-xs text-rose-700 dark:bg-slate-950 dark:text-rose-300" data-testid="intervention-error">{i.error.clone()}</p>
                                             {i.resolution.clone().map(|r| view! { <p class="mt-2 text-sm text-slate-600 dark:text-slate-400">{format!("{r} — {}", i.resolved_by.clone().unwrap_or_default())}</p> })}
@@ -75,7 +75,7 @@ pub fn InterventionsPage() -> impl IntoView {
                                         <div class="mt-4 grid grid-cols-1 gap-4 border-t border-slate-200 pt-4 lg:grid-cols-3 dark:border-slate-800">
                                             <ActionForm action=retry attr:class="space-y-2">
                                                 <input type="hidden" name="intervention_id" value=a/>
-                                                <p class="text-xs text-slate-500">"Run the job again with fresh attempts."</p>
+                                                <p class="text-xs text-slate-500 dark:text-slate-400">"Run the job again with fresh attempts."</p>
                                                 <button type="submit" class=BTN_SECONDARY>"Retry"</button>
                                             </ActionForm>
                                             <ActionForm action=complete attr:class="space-y-2">
@@ -145,25 +145,25 @@ pub fn JobsPage() -> impl IntoView {
                 Err(e) => view! { <ErrorBox err=e/> }.into_any(),
                 Ok(list) if list.is_empty() => view! { <EmptyState title="No jobs" body="Jobs appear when orders are approved and services change."/> }.into_any(),
                 Ok(list) => view! {
-                    <Table headers=vec!["Job", "For", "Status", "Attempts", "Next run", "Last error", ""]>
+                    <Table label="Jobs" headers=vec!["Job", "For", "Status", "Attempts", "Next run", "Last error", ""]>
                         {list.into_iter().map(|j| {
                             let (a, b) = (j.id.clone(), j.id.clone());
                             let can_retry = matches!(j.status.as_str(), "queued" | "failed" | "cancelled");
                             let can_cancel = j.status == "queued";
                             view! {
                                 <tr class="align-top" data-testid="job-row" data-status=j.status.clone()>
-                                    <td class=TD><span class="font-medium">{j.kind.replace('_', " ")}</span><span class="block font-mono text-xs text-slate-500" title=j.id.clone()>{j.id.chars().take(13).collect::<String>()}"…"</span></td>
+                                    <td class=TD><span class="font-medium">{j.kind.replace('_', " ")}</span><span class="block font-mono text-xs text-slate-500 dark:text-slate-400" title=j.id.clone()>{j.id.chars().take(13).collect::<String>()}"…"</span></td>
                                     <td class=TD>
                                         {match j.resource_link.clone() {
                                             Some(l) => view! { <a href=l class=BTN_LINK>{j.resource.clone()}</a> }.into_any(),
                                             None => view! { <span>{j.resource.clone()}</span> }.into_any(),
                                         }}
-                                        <span class="block text-xs text-slate-500">{j.tenant.clone()}</span>
+                                        <span class="block text-xs text-slate-500 dark:text-slate-400">{j.tenant.clone()}</span>
                                     </td>
                                     <td class=TD>
                                         <Badge text=j.status.clone() tone=job_tone(&j.status)/>
-                                        {j.lease.clone().map(|l| view! { <span class="block text-xs text-slate-500">{format!("leased by {l}")}</span> })}
-                                        {j.cancel_reason.clone().map(|r| view! { <span class="block text-xs text-slate-500">{format!("cancelled: {r}")}</span> })}
+                                        {j.lease.clone().map(|l| view! { <span class="block text-xs text-slate-500 dark:text-slate-400">{format!("leased by {l}")}</span> })}
+                                        {j.cancel_reason.clone().map(|r| view! { <span class="block text-xs text-slate-500 dark:text-slate-400">{format!("cancelled: {r}")}</span> })}
                                     </td>
                                     <td class=format!("{TD} tabular-nums")>{format!("{} / {}", j.attempts, j.max_attempts)}</td>
                                     <td class=TD>{if j.status == "queued" { j.run_at.clone() } else { "—".into() }}</td>
@@ -263,7 +263,7 @@ pub fn ProvidersPage() -> impl IntoView {
                                             <p class="mt-1 text-xs text-slate-500 dark:text-slate-400">{if p.has_credentials { "Saved. Leave empty to keep it." } else { "Sent as a bearer token; stored sealed." }}</p>
                                         </div>
                                         <div class="col-span-2 flex items-center justify-between">
-                                            <span class="text-xs text-slate-500">{p.updated.clone().map(|u| format!("Changed {u}")).unwrap_or_else(|| "Defaults".into())}</span>
+                                            <span class="text-xs text-slate-500 dark:text-slate-400">{p.updated.clone().map(|u| format!("Changed {u}")).unwrap_or_else(|| "Defaults".into())}</span>
                                             <button type="submit" class=BTN_PRIMARY>"Save"</button>
                                         </div>
                                     </ActionForm>

@@ -70,11 +70,11 @@ pub fn ServicesPage() -> impl IntoView {
                 <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/40">
                     <td class=TD>
                         <a href=format!("/portal/services/{}", s.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">{s.number.clone()}</a>
-                        <span class="block text-xs text-slate-500">{s.activated_at.clone().map(|a| format!("active since {a}")).unwrap_or_else(|| format!("created {}", s.created_at))}</span>
+                        <span class="block text-xs text-slate-500 dark:text-slate-400">{s.activated_at.clone().map(|a| format!("active since {a}")).unwrap_or_else(|| format!("created {}", s.created_at))}</span>
                     </td>
                     <td class=TD>
                         <span class="block max-w-md truncate" title=format!("{} ↔ {}", s.a_end, s.b_end)>{format!("{} ↔ {}", s.a_end, s.b_end)}</span>
-                        <span class="block text-xs text-slate-500">{s.offering.clone()}</span>
+                        <span class="block text-xs text-slate-500 dark:text-slate-400">{s.offering.clone()}</span>
                     </td>
                     <td class=TD>{s.providers.clone()}</td>
                     <td class=format!("{TD} tabular-nums")>{s.bandwidth.clone()}{s.pending_bandwidth.clone().map(|p| view! { <span class="block text-xs text-amber-600 dark:text-amber-400">{format!("→ {p}")}</span> })}</td>
@@ -104,10 +104,10 @@ pub fn LegsCard(service_id: String, legs: Vec<LegRow>, can_manage: bool) -> impl
                             <div class="flex flex-wrap items-center justify-between gap-2">
                                 <div>
                                     <p class="text-sm font-semibold">{if count > 1 { format!("{}. {}", l.seq, l.name) } else { l.name.clone() }}</p>
-                                    <p class="text-xs text-slate-500">{format!("{} · {}", l.provider, l.adapter)}{l.sandbox.then_some(" · sandbox backend")}</p>
+                                    <p class="text-xs text-slate-500 dark:text-slate-400">{format!("{} · {}", l.provider, l.adapter)}{l.sandbox.then_some(" · sandbox backend")}</p>
                                 </div>
                                 <div class="flex items-center gap-2">
-                                    {l.provider_state.clone().map(|p| view! { <span class="font-mono text-xs text-slate-500" title="Provider's state">{p}</span> })}
+                                    {l.provider_state.clone().map(|p| view! { <span class="font-mono text-xs text-slate-500 dark:text-slate-400" title="Provider's state">{p}</span> })}
                                     <Badge text=status_label(&l.status) tone=service_tone(&l.status)/>
                                 </div>
                             </div>
@@ -130,7 +130,7 @@ pub fn LegsCard(service_id: String, legs: Vec<LegRow>, can_manage: bool) -> impl
                                 <dl class="mt-3 grid grid-cols-1 gap-x-6 gap-y-1 text-xs @lg:grid-cols-2">
                                     {l.refs.iter().map(|(k, v)| view! {
                                         <div class="flex justify-between gap-3 border-b border-dashed border-slate-200 py-1 dark:border-slate-800">
-                                            <dt class="text-slate-500">{k.clone()}</dt>
+                                            <dt class="text-slate-500 dark:text-slate-400">{k.clone()}</dt>
                                             <dd class="font-mono text-slate-800 dark:text-slate-200 break-all text-right">{v.clone()}</dd>
                                         </div>
                                     }).collect_view()}
@@ -153,7 +153,7 @@ fn ServiceTimeline(events: Vec<ServiceEventRow>) -> impl IntoView {
                     <li>
                         <span class="absolute -left-1.5 mt-1.5 h-3 w-3 rounded-full bg-indigo-500"></span>
                         <p class="text-sm">{e.detail}</p>
-                        <p class="text-xs text-slate-500">{format!("{} · {}", e.when, e.who)}</p>
+                        <p class="text-xs text-slate-500 dark:text-slate-400">{format!("{} · {}", e.when, e.who)}</p>
                     </li>
                 }).collect_view()}
             </ol>
@@ -202,7 +202,7 @@ pub fn ServiceDetailPage() -> impl IntoView {
                         <div class="mb-6 flex flex-wrap items-center gap-3">
                             <h1 class="text-2xl font-semibold tracking-tight">{format!("Service {}", s.number)}</h1>
                             <span data-testid="service-status"><Badge text=status_label(&s.status) tone=service_tone(&s.status)/></span>
-                            <span class="text-sm text-slate-500">{format!("{} · order ", s.bandwidth)}<a href=format!("/portal/orders/{}", s.order_id) class=BTN_LINK>{s.order_number.clone()}</a></span>
+                            <span class="text-sm text-slate-500 dark:text-slate-400">{format!("{} · order ", s.bandwidth)}<a href=format!("/portal/orders/{}", s.order_id) class=BTN_LINK>{s.order_number.clone()}</a></span>
                         </div>
                         {s.status_reason.clone().map(|r| view! { <Alert tone="warning">{r}</Alert> })}
                         {d.in_progress.clone().map(|p| view! { <Alert tone="info"><span data-testid="in-progress">{p}</span></Alert> })}
@@ -210,19 +210,19 @@ pub fn ServiceDetailPage() -> impl IntoView {
                             <div class="space-y-6 xl:col-span-2">
                                 <Card title=s.offering.clone()>
                                     <dl class="grid grid-cols-1 gap-3 text-sm sm:grid-cols-2">
-                                        <div><dt class="text-slate-500">"A-end"</dt><dd>{s.a_end.clone()}</dd></div>
-                                        <div><dt class="text-slate-500">"B-end"</dt><dd>{s.b_end.clone()}</dd></div>
-                                        <div><dt class="text-slate-500">"Bandwidth"</dt><dd data-testid="service-bandwidth">{s.bandwidth.clone()}</dd></div>
-                                        <div><dt class="text-slate-500">"Active since"</dt><dd>{s.activated_at.clone().unwrap_or_else(|| "—".into())}</dd></div>
+                                        <div><dt class="text-slate-500 dark:text-slate-400">"A-end"</dt><dd>{s.a_end.clone()}</dd></div>
+                                        <div><dt class="text-slate-500 dark:text-slate-400">"B-end"</dt><dd>{s.b_end.clone()}</dd></div>
+                                        <div><dt class="text-slate-500 dark:text-slate-400">"Bandwidth"</dt><dd data-testid="service-bandwidth">{s.bandwidth.clone()}</dd></div>
+                                        <div><dt class="text-slate-500 dark:text-slate-400">"Active since"</dt><dd>{s.activated_at.clone().unwrap_or_else(|| "—".into())}</dd></div>
                                     </dl>
                                 </Card>
                                 <LegsCard service_id=s.id.clone() legs=d.legs.clone() can_manage=d.can_manage/>
                                 <Card title="Usage">
                                     {match d.usage_total.clone() {
-                                        None => view! { <p class="text-sm text-slate-500">"Usage is recorded for every full hour the service is active."</p> }.into_any(),
+                                        None => view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Usage is recorded for every full hour the service is active."</p> }.into_any(),
                                         Some(total) => view! {
                                             <p class="mb-3 text-sm text-slate-600 dark:text-slate-400">{total}</p>
-                                            <Table headers=vec!["Hour", "In", "Out", "Source"]>
+                                            <Table label="Usage by hour" headers=vec!["Hour", "In", "Out", "Source"]>
                                                 {d.usage.iter().map(|u| view! {
                                                     <tr><td class=TD>{u.period.clone()}</td><td class=format!("{TD} tabular-nums")>{u.inbound.clone()}</td><td class=format!("{TD} tabular-nums")>{u.outbound.clone()}</td><td class=TD>{u.source.clone()}</td></tr>
                                                 }).collect_view()}
@@ -239,7 +239,7 @@ pub fn ServiceDetailPage() -> impl IntoView {
                                             <input type="hidden" name="service_id" value=id1.clone()/>
                                             <SelectField label="New bandwidth" name="bandwidth_mbps" options=options.clone() selected=s.bandwidth_mbps.to_string() error=field_error(modify_err, "bandwidth_mbps")/>
                                             <button type="submit" class=format!("{BTN_PRIMARY} w-full")>"Change bandwidth"</button>
-                                            <p class="text-xs text-slate-500">"The service stays up while the providers apply the change."</p>
+                                            <p class="text-xs text-slate-500 dark:text-slate-400">"The service stays up while the providers apply the change."</p>
                                         </ActionForm>
                                     </Card>
                                 })}

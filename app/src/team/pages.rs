@@ -105,7 +105,7 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
                                                 view! { <EmptyState title="No members yet" body="Invite the first tenant admin; they can invite everyone else."/> }.into_any()
                                             } else {
                                                 view! {
-                                                    <Table headers=vec!["Person", "Role", "Status", "Last sign-in", ""]>
+                                                    <Table label="Members" headers=vec!["Person", "Role", "Status", "Last sign-in", ""]>
                                                         {t.members
                                                             .into_iter()
                                                             .map(|m| {
@@ -125,7 +125,7 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
                                                 view! { <EmptyState title="No open invitations" body="Invite someone with the form on this page; they get a link by e-mail."/> }.into_any()
                                             } else {
                                                 view! {
-                                                    <Table headers=vec!["E-mail", "Role", "Sent", "Expires", ""]>
+                                                    <Table label="Open invitations" headers=vec!["E-mail", "Role", "Sent", "Expires", ""]>
                                                         {t.invitations
                                                             .into_iter()
                                                             .map(|i| {

@@ -59,7 +59,7 @@ pub fn TenantsPage() -> impl IntoView {
                                 <a href=format!("/console/tenants/{}", t.id) class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
                                     {t.name.clone()}
                                 </a>
-                                <p class="text-xs text-slate-500">{t.slug.clone()}</p>
+                                <p class="text-xs text-slate-500 dark:text-slate-400">{t.slug.clone()}</p>
                             </td>
                             <td class=TD>{t.edition.clone()}</td>
                             <td class=format!("{TD} tabular-nums")>{t.members}</td>
