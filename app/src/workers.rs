@@ -11,10 +11,9 @@ use crate::jobs::{self, Ran, Registry};
 use crate::provisioning::engine::{ProvisionOrderHandler, ServiceActionHandler};
 use crate::state::AppState;
 
-static HANDLERS: LazyLock<Registry> =
-    LazyLock::new(|| {
-        Registry::new().with(ProvisionOrderHandler).with(ServiceActionHandler).with(crate::mail::ssr::SendMailHandler)
-    });
+static HANDLERS: LazyLock<Registry> = LazyLock::new(|| {
+    Registry::new().with(ProvisionOrderHandler).with(ServiceActionHandler).with(crate::mail::ssr::SendMailHandler)
+});
 
 /// Every job kind and its handler, built once.
 pub fn handlers() -> &'static Registry {

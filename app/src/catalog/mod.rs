@@ -12,7 +12,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::core::page::{Page, PageRequest};
+use crate::core::page::Page;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,7 +286,12 @@ pub async fn create_quote(
 #[server(endpoint = "quotes/list")]
 pub async fn list_quotes(cursor: Option<String>) -> Result<Page<QuoteRow>, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
-    respond(async { ssr::list_quotes(&require(Perm::PortalView).await?, &PageRequest::new(cursor)).await }.await)
+    respond(
+        async {
+            ssr::list_quotes(&require(Perm::PortalView).await?, &crate::core::page::PageRequest::new(cursor)).await
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "quotes/get")]

@@ -265,10 +265,11 @@ pub fn SelectField(
 /// region, which is focusable so that a keyboard can scroll it too (arrow keys once focused).
 #[component]
 pub fn Table(#[prop(into)] label: String, headers: Vec<&'static str>, children: Children) -> impl IntoView {
+    let region = label.clone();
     view! {
         <div
             role="region"
-            aria-label=label.clone()
+            aria-label=region
             tabindex="0"
             class="overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 dark:border-slate-800 dark:bg-slate-900 dark:focus-visible:outline-indigo-400"
         >

@@ -42,7 +42,7 @@ pub fn MailOutboxPage() -> impl IntoView {
                         Ok(p) => {
                             let next = p.next.clone();
                             view! {
-                                <Table headers=vec!["Queued", "Kind", "To", "Subject", "Result", "Attempts", "Sent"]>
+                                <Table label="Outgoing mail" headers=vec!["Queued", "Kind", "To", "Subject", "Result", "Attempts", "Sent"]>
                                     {p.rows
                                         .into_iter()
                                         .map(|m| {

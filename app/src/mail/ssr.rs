@@ -167,8 +167,15 @@ pub async fn queue(
         .map_err(|e| AppError::internal("mail body", e))?;
     row.body_sealed = Set(Some(state.sealer.seal(&body).map_err(|e| AppError::internal("seal mail", e))?));
     row.insert(conn).await?;
-    queue::enqueue(conn, &SendMail { outbox_id: id.clone() }, to.tenant_id.as_deref(), Some(&id), &format!("mail:{id}"), now)
-        .await?;
+    queue::enqueue(
+        conn,
+        &SendMail { outbox_id: id.clone() },
+        to.tenant_id.as_deref(),
+        Some(&id),
+        &format!("mail:{id}"),
+        now,
+    )
+    .await?;
     Ok(Some(id))
 }
 

@@ -7,7 +7,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::core::page::{Page, PageRequest};
+use crate::core::page::Page;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,7 +84,12 @@ pub async fn place_order(
 #[server(endpoint = "orders/list")]
 pub async fn list_orders(status: Option<String>, cursor: Option<String>) -> Result<Page<OrderRow>, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
-    respond(async { ssr::list(&require(Perm::PortalView).await?, status, &PageRequest::new(cursor)).await }.await)
+    respond(
+        async {
+            ssr::list(&require(Perm::PortalView).await?, status, &crate::core::page::PageRequest::new(cursor)).await
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "orders/get")]

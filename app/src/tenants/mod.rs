@@ -6,7 +6,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::core::page::{Page, PageRequest};
+use crate::core::page::Page;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +40,13 @@ pub async fn list_tenants(
     cursor: Option<String>,
 ) -> Result<Page<TenantRow>, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
-    respond(async { ssr::list(&require(Perm::TenantsManage).await?, q, status, &PageRequest::new(cursor)).await }.await)
+    respond(
+        async {
+            ssr::list(&require(Perm::TenantsManage).await?, q, status, &crate::core::page::PageRequest::new(cursor))
+                .await
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "tenants/get")]

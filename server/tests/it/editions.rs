@@ -1,7 +1,6 @@
 //! Editions are enforced on the server and explained in the UI, and quotas are consumed
 //! inside the transaction that checks them.
 
-
 use crate::common::*;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -156,7 +155,11 @@ async fn single_sign_on_is_refused_on_free_with_the_reason_and_the_settings_page
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    assert!(r.body.to_string().contains("Single sign-on is part of Standard and Enterprise; this tenant is on Free"), "{}", r.body);
+    assert!(
+        r.body.to_string().contains("Single sign-on is part of Standard and Enterprise; this tenant is on Free"),
+        "{}",
+        r.body
+    );
     let none = entity::sso_config::Entity::find_by_id(globex.clone()).one(&app.state.db).await.expect("query");
     assert!(none.is_none(), "nothing was saved");
 
@@ -164,5 +167,8 @@ async fn single_sign_on_is_refused_on_free_with_the_reason_and_the_settings_page
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body["blocked"].as_str().is_some_and(|b| b.contains("this tenant is on Free")), "{}", r.body);
     let page = admin.get("/portal/sso").await.text().await.unwrap_or_default();
-    assert!(page.contains("Single sign-on is part of Standard and Enterprise; this tenant is on Free"), "the reason is on the page");
+    assert!(
+        page.contains("Single sign-on is part of Standard and Enterprise; this tenant is on Free"),
+        "the reason is on the page"
+    );
 }

@@ -1,7 +1,6 @@
 //! List pages page in the database: the queries one page runs do not grow with the
 //! number of rows, cursors walk every row exactly once, and filters stay in the URL.
 
-
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 

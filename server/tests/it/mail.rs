@@ -1,7 +1,6 @@
 //! Mail: templates escape, delivery goes through the job queue with retries, the
 //! console outbox, preferences and one-click unsubscribe links.
 
-
 use crate::common::*;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};

@@ -1,7 +1,6 @@
 //! Multi-factor sign-in: enrolment, the second sign-in step, recovery codes, forced
 //! enrolment (platform admins, tenant policy) and step-up for edition changes.
 
-
 use crate::common::*;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -69,14 +68,15 @@ async fn enrol_then_sign_in_with_a_code_and_a_recovery_code_once() {
     let wrong_code = format!("{:06}", (code(&secret, 0).parse::<u32>().unwrap() + 1) % 1_000_000);
     let bad = c.call("login/mfa", &[("code", &wrong_code)]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
-    let ok = c.call("login/mfa", &[("code", &code(&secret, 0))]).await;
+    let used = code(&secret, 0);
+    let ok = c.call("login/mfa", &[("code", &used)]).await;
     redirected_to(&ok);
     assert_eq!(c.call("viewer", &[]).await.body["email"], "member@acme.example");
 
-    // The same code does not work twice.
+    // The same code does not work twice (the very code, even if the clock moved on).
     let c2 = app.client();
     c2.call("login", &[("email", "member@acme.example"), ("password", PASSWORD)]).await;
-    let replay = c2.call("login/mfa", &[("code", &code(&secret, 0))]).await;
+    let replay = c2.call("login/mfa", &[("code", &used)]).await;
     assert_eq!(replay.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", replay.body);
 
     // A recovery code works once.

@@ -3,12 +3,11 @@
 //! tenant's scope reads, updates and deletes none of another tenant's rows, nor the
 //! platform's; the platform's scope touches no tenant's rows.
 
-
 use std::collections::BTreeSet;
 
+use crate::common::*;
 use app::core::scope::{OWNED_TABLES, Owner, Scope, table_name_of};
 use chrono::{Duration, Utc};
-use crate::common::*;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
     Statement, TransactionTrait,
@@ -145,6 +144,10 @@ async fn fill_every_owned_table(app: &TestApp) {
     .insert(&app.state.db)
     .await
     .expect("sso config");
+    // tenant_security_policy, last: from here on Acme's members need a second factor.
+    // (mail_outbox: the invitation above was queued as mail.)
+    let r = admin.call("mfa/tenant_policy", &[("tenant_id", &acme), ("require_mfa", "on")]).await;
+    assert!(r.status.is_success(), "security policy: {} {}", r.status, r.body);
 }
 
 fn owners(rows: &[Value]) -> BTreeSet<String> {

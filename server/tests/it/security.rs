@@ -2,7 +2,6 @@
 //! secrets at rest (`PATCHBAY_SECRET_KEY` + `PATCHBAY_SECRET_KEY_PREVIOUS`, `patchbay
 //! rotate-secrets`).
 
-
 use crate::common::*;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
