@@ -264,6 +264,9 @@ export async function startServer({ idp: withIdp = false, beforeServe } = {}) {
     PATCHBAY_SMTP_URL: `smtp://127.0.0.1:${mail.port}`,
     // The test identity provider runs on plain-http loopback (development setting).
     PATCHBAY_OIDC_ALLOW_INSECURE_ISSUERS: 'true',
+    // The demo platform admin signs in with a password only (development setting; the
+    // two-factor flows have their own integration tests).
+    PATCHBAY_DEV_MFA_OPTIONAL_FOR_ADMINS: 'true',
   };
 
   try {
