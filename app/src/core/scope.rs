@@ -317,6 +317,13 @@ pub fn owner_value(scope: &Scope) -> Result<Option<String>, AppError> {
     }
 }
 
+impl Ctx {
+    /// The caller's tenant scope (Forbidden when no tenant is selected).
+    pub fn scope(&self) -> Result<Scope, AppError> {
+        Scope::of(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use sea_orm::{DbBackend, QueryTrait};
@@ -355,12 +362,5 @@ mod tests {
         for t in OWNED_TABLES {
             assert!(table_name_of(t.table).is_some(), "{}", t.table);
         }
-    }
-}
-
-impl Ctx {
-    /// The caller's tenant scope (Forbidden when no tenant is selected).
-    pub fn scope(&self) -> Result<Scope, AppError> {
-        Scope::of(self)
     }
 }

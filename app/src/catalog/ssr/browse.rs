@@ -67,8 +67,7 @@ pub async fn locations(db: &DatabaseConnection, f: &LocationFilter) -> Result<Lo
     Ok(LocationsView { rows, providers, metros, countries })
 }
 
-/// The price book in force for a region and currency.
-
+/// What the quote builder offers: products and the endpoints open for orders.
 pub async fn quote_options(db: &DatabaseConnection) -> Result<QuoteOptions, AppError> {
     let offerings =
         offering::Entity::find().order_by_asc(offering::Column::Name).all(db).await?.iter().map(offering_row).collect();
@@ -76,6 +75,7 @@ pub async fn quote_options(db: &DatabaseConnection) -> Result<QuoteOptions, AppE
     Ok(QuoteOptions { offerings, endpoints })
 }
 
+/// The price book in force for a region and currency.
 pub async fn book_in_force(db: &impl ConnectionTrait, region: &str) -> Result<Option<price_book::Model>, AppError> {
     let books = price_book::Entity::find().filter(price_book::Column::Region.eq(region)).all(db).await?;
     let now = Utc::now().timestamp();
