@@ -48,6 +48,6 @@ mod tests {
 
     #[test]
     fn provisioning_gets_more_attempts_than_the_default() {
-        assert!(crate::orders::ssr::ProvisionOrder::MAX_ATTEMPTS > 3);
+        const { assert!(crate::orders::ssr::ProvisionOrder::MAX_ATTEMPTS > 3) };
     }
 }
