@@ -112,6 +112,13 @@ impl Scope {
         Ok(Scope { reach: Reach::Owner(Owner::Tenant(tenant_id.to_string())) })
     }
 
+    /// A tenant the caller has just been admitted to: by [`crate::auth::ssr::require_in_tenant`]
+    /// (a member with the permission, or platform staff), by a valid invitation, or by a
+    /// verified single sign-on callback for that tenant. Only those checks may call this.
+    pub(crate) fn admitted(tenant: &entity::tenant::Model) -> Scope {
+        Scope { reach: Reach::Owner(Owner::Tenant(tenant.id.clone())) }
+    }
+
     /// This scope widened to include what the platform publishes to every tenant.
     pub fn with_platform(&self) -> Scope {
         match &self.reach {

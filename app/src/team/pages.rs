@@ -28,7 +28,10 @@ pub fn PortalTeamPage() -> impl IntoView {
 }
 
 #[component]
-pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
+/// A tenant's members, invitations and policy. Create it at page level (not inside another
+/// Suspense's children): its resource must be created in the same order on the server and
+/// in the browser, or hydration finds the page's markup out of step.
+pub fn TeamPanel(#[prop(into)] tenant_id: Signal<String>) -> impl IntoView {
     let invite = ServerAction::<InviteUser>::new();
     let role = ServerAction::<ChangeRole>::new();
     let disable = ServerAction::<SetUserDisabled>::new();
@@ -36,11 +39,10 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
     let signout = ServerAction::<ForceSignOut>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
     let policy = ServerAction::<crate::auth::mfa::SetMfaPolicy>::new();
-    let tid = tenant_id.clone();
     let team = Resource::new(
         move || {
             (
-                tid.clone(),
+                tenant_id.get(),
                 invite.version().get(),
                 role.version().get(),
                 disable.version().get(),
@@ -90,8 +92,8 @@ pub fn TeamPanel(#[prop(into)] tenant_id: String) -> impl IntoView {
                         Ok(t) => {
                             let can = t.can_manage;
                             let require_mfa = t.require_mfa;
-                            let tid_policy = tenant_id.clone();
                             let tenant_id = t.tenant_id.clone();
+                            let tid_policy = tenant_id.clone();
                             let tid2 = tenant_id.clone();
                             let tid3 = tenant_id.clone();
                             let count = t.members.len();

@@ -4,18 +4,21 @@ use chrono::{Duration, Utc};
 use entity::{edition, invitation, membership, tenant, user};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
 use super::{InvitationRow, InviteResult, MemberRow, TeamView};
+use crate::audit::ssr::Actor;
 use crate::audit::ssr::{NewEvent, record};
 use crate::auth::InvitationDetails;
 use crate::auth::permissions::{Perm, Role};
 use crate::auth::ssr::{
     Ctx, check_new_password, end_all_sessions, hash_password, new_id, normalize_email, valid_email, verify_password,
 };
+use crate::core::quota::lock_tenant;
+use crate::core::scope::Scope;
 use crate::error::AppError;
 use crate::mail::templates::{InvitationMail, Mail, MemberJoinedMail};
 
@@ -33,18 +36,126 @@ fn parse_role(role: &str) -> Result<Role, AppError> {
     Role::parse(role.trim()).ok_or_else(|| AppError::field("role", "Choose one of the listed roles."))
 }
 
+/// A role read back from the database: an unknown one is corrupt data, not a member.
+fn stored_role(table: &str, id: &str, role: &str) -> Result<Role, AppError> {
+    Role::parse(role).ok_or_else(|| AppError::corrupt(table, id, format!("unknown role {role:?}")))
+}
+
+/// The team rows of a tenant that `require_in_tenant` admitted the caller to.
+fn team(t: &tenant::Model) -> Scope {
+    Scope::admitted(t)
+}
+
+/// Open invitations hold a seat until they are accepted, withdrawn or expire.
+fn open_invitations(scope: &Scope) -> sea_orm::Select<invitation::Entity> {
+    scope
+        .find::<invitation::Entity>()
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::RevokedAt.is_null())
+        .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
+}
+
+/// Refuse when the tenant's edition has no seat left. Runs under the tenant lock taken in
+/// `txn`, so two requests cannot both take the last seat. `holding`: an invitation whose
+/// seat is being turned into a membership (it is not counted twice).
+async fn ensure_seat(txn: &DatabaseTransaction, t: &tenant::Model, holding: Option<&str>) -> Result<(), AppError> {
+    lock_tenant(txn, &t.id).await?;
+    let ed = edition::Entity::find_by_id(t.edition_id.clone())
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::corrupt("tenants", &t.id, format!("edition {} does not exist", t.edition_id)))?;
+    let scope = team(t);
+    let members = scope.count::<membership::Entity>(txn).await?;
+    let mut invited = open_invitations(&scope);
+    if let Some(id) = holding {
+        invited = invited.filter(invitation::Column::Id.ne(id));
+    }
+    let invited = invited.count(txn).await?;
+    if members + invited >= ed.max_users.max(0) as u64 {
+        return Err(AppError::Conflict(format!(
+            "The {} edition allows {} users; {} are members or invited. Upgrade the edition or remove someone first.",
+            ed.name,
+            ed.max_users,
+            members + invited
+        )));
+    }
+    Ok(())
+}
+
+/// How someone joined a tenant (recorded with the membership's audit event).
+pub enum JoinedBy<'a> {
+    /// They accepted this invitation, whose seat they now take.
+    Invitation(&'a invitation::Model),
+    /// Single sign-on created the membership just in time.
+    SingleSignOn,
+}
+
+/// Add a user to a tenant with a role: the one path for accepted invitations and for
+/// single sign-on, so both count seats the same way (inside `txn`, under the tenant
+/// lock). A full edition is `Conflict` with the reason.
+pub async fn add_member(
+    txn: &DatabaseTransaction,
+    t: &tenant::Model,
+    user_id: &str,
+    email: &str,
+    role: Role,
+    joined_by: JoinedBy<'_>,
+) -> Result<membership::Model, AppError> {
+    let holding = match &joined_by {
+        JoinedBy::Invitation(inv) => Some(inv.id.as_str()),
+        JoinedBy::SingleSignOn => None,
+    };
+    ensure_seat(txn, t, holding).await?;
+    let scope = team(t);
+    if scope.find::<membership::Entity>().filter(membership::Column::UserId.eq(user_id)).one(txn).await?.is_some() {
+        return Err(AppError::Conflict("This person is already a member of the tenant.".into()));
+    }
+    let m = membership::ActiveModel {
+        id: Set(new_id()),
+        user_id: Set(user_id.to_string()),
+        tenant_id: Set(t.id.clone()),
+        role: Set(role.as_str().into()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(txn)
+    .await?;
+    let (actor, action, details) = match joined_by {
+        JoinedBy::Invitation(inv) => (
+            Actor::user(user_id, email),
+            "invitation.accepted",
+            serde_json::json!({"role": role.as_str(), "invitation": inv.id}),
+        ),
+        JoinedBy::SingleSignOn => (
+            Actor::system("sso"),
+            "user.added",
+            serde_json::json!({"email": email, "role": role.as_str(), "source": "idp"}),
+        ),
+    };
+    record(txn, NewEvent::tenant(&t.id, actor, action, "user", Some(user_id.into()), details)).await?;
+    Ok(m)
+}
+
 /// The team of a tenant, for someone allowed `TeamView` there.
 pub async fn list(ctx: &Ctx, t: &tenant::Model) -> Result<TeamView, AppError> {
     let db = ctx.db();
-    let members = membership::Entity::find().filter(membership::Column::TenantId.eq(&t.id)).all(db).await?;
+    let scope = team(t);
+    let members = scope.find::<membership::Entity>().all(db).await?;
+    // The members' accounts in one query, however big the team.
+    let mut users: std::collections::HashMap<String, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(members.iter().map(|m| m.user_id.clone())))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id.clone(), u))
+        .collect();
     let mut rows = Vec::with_capacity(members.len());
     for m in members {
-        if let Some(u) = user::Entity::find_by_id(m.user_id.clone()).one(db).await? {
+        if let Some(u) = users.remove(&m.user_id) {
             rows.push(MemberRow {
+                role: stored_role("memberships", &m.id, &m.role)?,
                 user_id: u.id,
                 email: u.email,
                 display_name: u.display_name,
-                role: Role::parse(&m.role).unwrap_or(Role::Member),
                 disabled: u.disabled,
                 last_login_at: u.last_login_at.map(fmt),
                 joined_at: fmt(m.created_at),
@@ -53,23 +164,25 @@ pub async fn list(ctx: &Ctx, t: &tenant::Model) -> Result<TeamView, AppError> {
         }
     }
     rows.sort_by(|a, b| a.email.cmp(&b.email));
-    let invitations = invitation::Entity::find()
-        .filter(invitation::Column::TenantId.eq(&t.id))
+    let invitations = scope
+        .find::<invitation::Entity>()
         .filter(invitation::Column::AcceptedAt.is_null())
         .filter(invitation::Column::RevokedAt.is_null())
         .order_by_desc(invitation::Column::CreatedAt)
         .all(db)
         .await?
         .into_iter()
-        .map(|i| InvitationRow {
-            expired: i.expires_at < Utc::now(),
-            id: i.id,
-            email: i.email,
-            role: Role::parse(&i.role).unwrap_or(Role::Member),
-            expires_at: fmt(i.expires_at),
-            created_at: fmt(i.created_at),
+        .map(|i| {
+            Ok(InvitationRow {
+                expired: i.expires_at < Utc::now(),
+                role: stored_role("invitations", &i.id, &i.role)?,
+                id: i.id,
+                email: i.email,
+                expires_at: fmt(i.expires_at),
+                created_at: fmt(i.created_at),
+            })
         })
-        .collect();
+        .collect::<Result<_, AppError>>()?;
     let max_users = edition::Entity::find_by_id(t.edition_id.clone()).one(db).await?.map(|e| e.max_users).unwrap_or(0);
     Ok(TeamView {
         tenant_id: t.id.clone(),
@@ -108,36 +221,12 @@ pub async fn invite(ctx: &Ctx, t: &tenant::Model, email: &str, role: &str) -> Re
     }
     let role = role.ok_or_else(|| AppError::field("role", "Choose one of the listed roles."))?;
     let db = ctx.db();
+    let scope = team(t);
     if let Some(u) = user::Entity::find().filter(user::Column::Email.eq(&email)).one(db).await? {
-        let member = membership::Entity::find()
-            .filter(membership::Column::UserId.eq(&u.id))
-            .filter(membership::Column::TenantId.eq(&t.id))
-            .one(db)
-            .await?;
+        let member = scope.find::<membership::Entity>().filter(membership::Column::UserId.eq(&u.id)).one(db).await?;
         if member.is_some() {
             return Err(AppError::field("email", "This person is already a member of the tenant."));
         }
-    }
-    // Edition quota: members plus open invitations.
-    let ed = edition::Entity::find_by_id(t.edition_id.clone())
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal("invite", "tenant without edition"))?;
-    let members = membership::Entity::find().filter(membership::Column::TenantId.eq(&t.id)).count(db).await?;
-    let open = invitation::Entity::find()
-        .filter(invitation::Column::TenantId.eq(&t.id))
-        .filter(invitation::Column::AcceptedAt.is_null())
-        .filter(invitation::Column::RevokedAt.is_null())
-        .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
-        .count(db)
-        .await?;
-    if members + open >= ed.max_users as u64 {
-        return Err(AppError::Conflict(format!(
-            "The {} edition allows {} users; {} are members or invited. Upgrade the edition or remove someone first.",
-            ed.name,
-            ed.max_users,
-            members + open
-        )));
     }
 
     let mut raw = [0u8; 32];
@@ -146,15 +235,17 @@ pub async fn invite(ctx: &Ctx, t: &tenant::Model, email: &str, role: &str) -> Re
     let now = Utc::now();
     let id = new_id();
     let txn = db.begin().await?;
-    // A new invitation replaces any open one for the same address.
-    invitation::Entity::update_many()
+    // A new invitation replaces any open one for the same address (and its seat).
+    scope
+        .update_many::<invitation::Entity>()
         .col_expr(invitation::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
-        .filter(invitation::Column::TenantId.eq(&t.id))
         .filter(invitation::Column::Email.eq(&email))
         .filter(invitation::Column::AcceptedAt.is_null())
         .filter(invitation::Column::RevokedAt.is_null())
         .exec(&txn)
         .await?;
+    // Edition quota, members plus open invitations, counted under the tenant lock.
+    ensure_seat(&txn, t, None).await?;
     invitation::ActiveModel {
         id: Set(id.clone()),
         tenant_id: Set(t.id.clone()),
@@ -229,7 +320,7 @@ pub async fn invitation_info(db: &DatabaseConnection, token: &str) -> Result<Inv
     Ok(InvitationDetails {
         email: inv.email,
         tenant_name: t.name,
-        role: Role::parse(&inv.role).unwrap_or(Role::Member),
+        role: stored_role("invitations", &inv.id, &inv.role)?,
         existing_account: existing.is_some_and(|u| u.password_hash.is_some()),
     })
 }
@@ -244,7 +335,7 @@ pub async fn accept_invitation(
 ) -> Result<(String, String, Role), AppError> {
     let db = &state.db;
     let inv = open_invitation(db, token).await?;
-    let role = Role::parse(&inv.role).unwrap_or(Role::Member);
+    let role = stored_role("invitations", &inv.id, &inv.role)?;
     let t = tenant::Entity::find_by_id(inv.tenant_id.clone()).one(db).await?.ok_or(AppError::NotFound)?;
     if t.status != "active" {
         return Err(AppError::Forbidden(format!("{} is not accepting new members right now.", t.name)));
@@ -307,30 +398,19 @@ pub async fn accept_invitation(
             };
         }
     }
-    membership::ActiveModel {
-        id: Set(new_id()),
-        user_id: Set(user_id.clone()),
-        tenant_id: Set(t.id.clone()),
-        role: Set(role.as_str().into()),
-        created_at: Set(now),
+    // Accepted once: a second, concurrent acceptance of the same link finds it taken.
+    let taken = team(&t)
+        .update_many::<invitation::Entity>()
+        .col_expr(invitation::Column::AcceptedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(invitation::Column::Id.eq(&inv.id))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if taken.rows_affected != 1 {
+        return Err(AppError::Conflict("This invitation has already been used. Sign in instead.".into()));
     }
-    .insert(&txn)
-    .await?;
-    let mut am: invitation::ActiveModel = inv.clone().into();
-    am.accepted_at = Set(Some(now));
-    am.update(&txn).await?;
-    record(
-        &txn,
-        NewEvent::tenant(
-            &t.id,
-            crate::audit::ssr::Actor::user(&user_id, &inv.email),
-            "invitation.accepted",
-            "user",
-            Some(user_id.clone()),
-            serde_json::json!({"role": role.as_str(), "invitation": inv.id}),
-        ),
-    )
-    .await?;
+    add_member(&txn, &t, &user_id, &inv.email, role, JoinedBy::Invitation(&inv)).await?;
     // Tell the person who sent the invitation (they can turn this off).
     if let Some(inviter) = user::Entity::find_by_id(inv.invited_by.clone()).one(&txn).await?
         && !inviter.disabled
@@ -361,11 +441,11 @@ pub async fn accept_invitation(
 
 async fn member(
     db: &impl sea_orm::ConnectionTrait,
-    tenant_id: &str,
+    t: &tenant::Model,
     user_id: &str,
 ) -> Result<(membership::Model, user::Model), AppError> {
-    let m = membership::Entity::find()
-        .filter(membership::Column::TenantId.eq(tenant_id))
+    let m = team(t)
+        .find::<membership::Entity>()
         .filter(membership::Column::UserId.eq(user_id))
         .one(db)
         .await?
@@ -377,33 +457,34 @@ async fn member(
 /// Refuse to leave a tenant without an active tenant admin.
 async fn keeps_an_admin(
     db: &impl sea_orm::ConnectionTrait,
-    tenant_id: &str,
+    t: &tenant::Model,
     changing_user: &str,
 ) -> Result<bool, AppError> {
-    let admins = membership::Entity::find()
-        .filter(membership::Column::TenantId.eq(tenant_id))
+    let admins: Vec<String> = team(t)
+        .find::<membership::Entity>()
         .filter(membership::Column::Role.eq(Role::TenantAdmin.as_str()))
         .filter(membership::Column::UserId.ne(changing_user))
         .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    let active = user::Entity::find()
+        .filter(user::Column::Id.is_in(admins))
+        .filter(user::Column::Disabled.eq(false))
+        .count(db)
         .await?;
-    for a in admins {
-        if let Some(u) = user::Entity::find_by_id(a.user_id).one(db).await?
-            && !u.disabled
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    Ok(active > 0)
 }
 
 pub async fn change_role(ctx: &Ctx, t: &tenant::Model, user_id: &str, role: &str) -> Result<(), AppError> {
     let role = parse_role(role)?;
     let txn = ctx.db().begin().await?;
-    let (m, u) = member(&txn, &t.id, user_id).await?;
+    let (m, u) = member(&txn, t, user_id).await?;
     if m.role == role.as_str() {
         return Ok(());
     }
-    if m.role == Role::TenantAdmin.as_str() && !keeps_an_admin(&txn, &t.id, user_id).await? {
+    if m.role == Role::TenantAdmin.as_str() && !keeps_an_admin(&txn, t, user_id).await? {
         return Err(AppError::Conflict(
             "A tenant needs at least one active tenant admin. Make someone else admin first.".into(),
         ));
@@ -435,7 +516,7 @@ pub async fn set_disabled(ctx: &Ctx, t: &tenant::Model, user_id: &str, disabled:
         return Err(AppError::Conflict("You cannot disable your own account.".into()));
     }
     let txn = ctx.db().begin().await?;
-    let (m, u) = member(&txn, &t.id, user_id).await?;
+    let (m, u) = member(&txn, t, user_id).await?;
     if u.is_platform_admin && !ctx.user.is_platform_admin {
         return Err(AppError::forbidden());
     }
@@ -445,11 +526,15 @@ pub async fn set_disabled(ctx: &Ctx, t: &tenant::Model, user_id: &str, disabled:
             .filter(membership::Column::TenantId.ne(&t.id))
             .count(&txn)
             .await?;
+        // Which other tenants (or whether any) is not this tenant's business: the
+        // answer is the same advice for every account a tenant admin cannot disable.
         if others > 0 {
-            return Err(AppError::Conflict("This person also belongs to other tenants: remove them from this tenant instead of disabling the account.".into()));
+            return Err(AppError::Conflict(
+                "You cannot disable this account from here. Remove the person from the team instead; Patchbay support can disable the account itself.".into(),
+            ));
         }
     }
-    if disabled && m.role == Role::TenantAdmin.as_str() && !keeps_an_admin(&txn, &t.id, user_id).await? {
+    if disabled && m.role == Role::TenantAdmin.as_str() && !keeps_an_admin(&txn, t, user_id).await? {
         return Err(AppError::Conflict("A tenant needs at least one active tenant admin.".into()));
     }
     let email = u.email.clone();
@@ -476,8 +561,8 @@ pub async fn set_disabled(ctx: &Ctx, t: &tenant::Model, user_id: &str, disabled:
 
 pub async fn remove_member(ctx: &Ctx, t: &tenant::Model, user_id: &str) -> Result<(), AppError> {
     let txn = ctx.db().begin().await?;
-    let (m, u) = member(&txn, &t.id, user_id).await?;
-    if m.role == Role::TenantAdmin.as_str() && !keeps_an_admin(&txn, &t.id, user_id).await? {
+    let (m, u) = member(&txn, t, user_id).await?;
+    if m.role == Role::TenantAdmin.as_str() && !keeps_an_admin(&txn, t, user_id).await? {
         return Err(AppError::Conflict("A tenant needs at least one active tenant admin.".into()));
     }
     membership::Entity::delete_by_id(m.id.clone()).exec(&txn).await?;
@@ -499,7 +584,7 @@ pub async fn remove_member(ctx: &Ctx, t: &tenant::Model, user_id: &str) -> Resul
 
 pub async fn force_sign_out(ctx: &Ctx, t: &tenant::Model, user_id: &str) -> Result<u64, AppError> {
     let txn = ctx.db().begin().await?;
-    let (_, u) = member(&txn, &t.id, user_id).await?;
+    let (_, u) = member(&txn, t, user_id).await?;
     if u.is_platform_admin && !ctx.user.is_platform_admin {
         return Err(AppError::forbidden());
     }
@@ -522,11 +607,7 @@ pub async fn force_sign_out(ctx: &Ctx, t: &tenant::Model, user_id: &str) -> Resu
 
 pub async fn revoke_invitation(ctx: &Ctx, t: &tenant::Model, invitation_id: &str) -> Result<(), AppError> {
     let txn = ctx.db().begin().await?;
-    let inv = invitation::Entity::find_by_id(invitation_id.to_string())
-        .filter(invitation::Column::TenantId.eq(&t.id))
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let inv = team(t).get::<invitation::Entity, _>(&txn, invitation_id.to_string()).await?;
     if inv.accepted_at.is_some() || inv.revoked_at.is_some() {
         return Err(AppError::Conflict("That invitation is no longer open.".into()));
     }

@@ -5,16 +5,14 @@ use std::str::FromStr;
 
 use base64::Engine;
 use chrono::Utc;
-use entity::{edition, membership, sso_config, tenant, user};
+use entity::{membership, sso_config, tenant, user};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken};
 use openidconnect::{
     AccessToken, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, Nonce,
     OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadataWithLogout, RedirectUrl, Scope,
     SignatureVerificationError, TokenResponse,
 };
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -25,6 +23,7 @@ use crate::auth::permissions::Role;
 use crate::auth::session_store::{KEY_IP, KEY_USER};
 use crate::auth::ssr::{KEY_TENANT, home_path, new_id, normalize_email, safe_next};
 use crate::crypto::Sealer;
+use crate::error::AppError;
 use crate::sso::errors::SsoErrorCode as Code;
 use crate::sso::mapping::{email_domain, map_role};
 use crate::state::AppState;
@@ -526,9 +525,9 @@ async fn provision(
             uid
         }
     };
-    let m = membership::Entity::find()
+    let m = crate::core::scope::Scope::admitted(&t)
+        .find::<membership::Entity>()
         .filter(membership::Column::UserId.eq(&user_id))
-        .filter(membership::Column::TenantId.eq(&t.id))
         .one(&txn)
         .await?;
     match m {
@@ -552,32 +551,15 @@ async fn provision(
         }
         Some(_) => {}
         None => {
-            let ed = edition::Entity::find_by_id(t.edition_id.clone()).one(&txn).await?;
-            let members = membership::Entity::find().filter(membership::Column::TenantId.eq(&t.id)).count(&txn).await?;
-            if ed.is_some_and(|e| members >= e.max_users as u64) {
-                return Err(SsoError::new(Code::Quota, format!("{} has reached its edition's user limit", t.name)));
-            }
-            membership::ActiveModel {
-                id: Set(new_id()),
-                user_id: Set(user_id.clone()),
-                tenant_id: Set(t.id.clone()),
-                role: Set(role.as_str().into()),
-                created_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
-            record(
-                &txn,
-                NewEvent::tenant(
-                    &t.id,
-                    Actor::system("sso"),
-                    "user.added",
-                    "user",
-                    Some(user_id.clone()),
-                    serde_json::json!({"email": id.email, "role": role.as_str(), "source": "idp"}),
-                ),
-            )
-            .await?;
+            // The same seat count as invitations (members plus open invitations), under the tenant lock.
+            crate::team::ssr::add_member(&txn, &t, &user_id, &id.email, role, crate::team::ssr::JoinedBy::SingleSignOn)
+                .await
+                .map_err(|e| match e {
+                    AppError::Conflict(_) => {
+                        SsoError::new(Code::Quota, format!("{} has reached its edition's user limit", t.name))
+                    }
+                    other => other.into(),
+                })?;
         }
     }
     txn.commit().await?;
