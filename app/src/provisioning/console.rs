@@ -5,6 +5,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::pages::service_tone;
 use super::*;
+use crate::components::list::{PagedTable, Pager};
 use crate::components::ui::*;
 
 fn job_tone(status: &str) -> &'static str {
@@ -20,12 +21,13 @@ fn job_tone(status: &str) -> &'static str {
 pub fn InterventionsPage() -> impl IntoView {
     let query = use_query_map();
     let status = move || query.with(|m| m.get("status")).unwrap_or_else(|| "open".into());
+    let cursor = move || query.with(|m| m.get("cursor"));
     let retry = ServerAction::<RetryIntervention>::new();
     let complete = ServerAction::<CompleteIntervention>::new();
     let fail = ServerAction::<FailIntervention>::new();
     let list = Resource::new(
-        move || (status(), retry.version().get(), complete.version().get(), fail.version().get()),
-        |(s, ..)| list_interventions(Some(s)),
+        move || (status(), cursor(), retry.version().get(), complete.version().get(), fail.version().get()),
+        |(s, c, ..)| list_interventions(Some(s), c),
     );
     let errs = Signal::derive(move || {
         [action_error(retry), action_error(complete), action_error(fail)].into_iter().find_map(|s| s.get())
@@ -51,10 +53,13 @@ pub fn InterventionsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <Loading/> }>
             {move || list.get().map(|r| match r {
                 Err(e) => view! { <ErrorBox err=e/> }.into_any(),
-                Ok(items) if items.is_empty() => view! { <EmptyState title="Nothing waiting" body="Failed provisioning lands here with the provider's error."/> }.into_any(),
-                Ok(items) => view! {
+                Ok(page) if page.items.is_empty() && !page.page_info.after_cursor => view! { <EmptyState title="Nothing waiting" body="Failed provisioning lands here with the provider's error."/> }.into_any(),
+                Ok(page) => {
+                    let info = page.page_info.clone();
+                    let shown = page.items.len();
+                    view! {
                     <div class="space-y-4" data-testid="interventions">
-                        {items.into_iter().map(|i| {
+                        {page.items.into_iter().map(|i| {
                             let open = i.status == "open";
                             let (a, b, c) = (i.id.clone(), i.id.clone(), i.id.clone());
                             view! {
@@ -95,7 +100,9 @@ pub fn InterventionsPage() -> impl IntoView {
                             }
                         }).collect_view()}
                     </div>
-                }.into_any(),
+                    <Pager total=info.total shown=shown next=info.next_cursor after_cursor=info.after_cursor noun="interventions"/>
+                    }.into_any()
+                }
             })}
         </Suspense>
     }
@@ -106,11 +113,12 @@ pub fn JobsPage() -> impl IntoView {
     let query = use_query_map();
     let status = move || query.with(|m| m.get("status")).unwrap_or_default();
     let kind = move || query.with(|m| m.get("kind")).unwrap_or_default();
+    let cursor = move || query.with(|m| m.get("cursor"));
     let retry = ServerAction::<RetryJob>::new();
     let cancel = ServerAction::<CancelJob>::new();
     let jobs = Resource::new(
-        move || (status(), kind(), retry.version().get(), cancel.version().get()),
-        |(s, k, ..)| list_jobs(Some(s), Some(k)),
+        move || (status(), kind(), cursor(), retry.version().get(), cancel.version().get()),
+        |(s, k, c, ..)| list_jobs(Some(s), Some(k), c),
     );
     let errs = Signal::derive(move || [action_error(retry), action_error(cancel)].into_iter().find_map(|s| s.get()));
     view! {
@@ -141,12 +149,14 @@ pub fn JobsPage() -> impl IntoView {
         </form>
         <FormError err=errs/>
         <Suspense fallback=|| view! { <Loading/> }>
-            {move || jobs.get().map(|r| match r {
-                Err(e) => view! { <ErrorBox err=e/> }.into_any(),
-                Ok(list) if list.is_empty() => view! { <EmptyState title="No jobs" body="Jobs appear when orders are approved and services change."/> }.into_any(),
-                Ok(list) => view! {
-                    <Table label="Jobs" headers=vec!["Job", "For", "Status", "Attempts", "Next run", "Last error", ""]>
-                        {list.into_iter().map(|j| {
+            {move || jobs.get().map(|page| view! {
+                <PagedTable
+                    page=page
+                    headers=vec!["Job", "For", "Status", "Attempts", "Next run", "Last error", ""]
+                    empty_title="No jobs"
+                    empty_body="Jobs appear when orders are approved and services change."
+                    noun="jobs"
+                    row=move |j: JobRow| {
                             let (a, b) = (j.id.clone(), j.id.clone());
                             let can_retry = matches!(j.status.as_str(), "queued" | "failed" | "cancelled");
                             let can_cancel = j.status == "queued";
@@ -188,9 +198,8 @@ pub fn JobsPage() -> impl IntoView {
                                     </td>
                                 </tr>
                             }
-                        }).collect_view()}
-                    </Table>
-                }.into_any(),
+                    }
+                />
             })}
         </Suspense>
     }

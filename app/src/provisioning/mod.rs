@@ -238,9 +238,14 @@ pub async fn sandbox_customer_step(service_id: String, leg_id: String) -> Result
 // ----- console -------------------------------------------------------------------------------
 
 #[server(endpoint = "jobs/list")]
-pub async fn list_jobs(status: Option<String>, kind: Option<String>) -> Result<Vec<JobRow>, AppError> {
+pub async fn list_jobs(
+    status: Option<String>,
+    kind: Option<String>,
+    cursor: Option<String>,
+) -> Result<crate::core::page::Page<JobRow>, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
-    respond(async { ssr::list_jobs(&require(Perm::JobsManage).await?, status, kind).await }.await)
+    let req = crate::core::page::PageRequest::new(cursor);
+    respond(async { ssr::list_jobs(&require(Perm::JobsManage).await?, status, kind, &req).await }.await)
 }
 
 #[server(endpoint = "jobs/retry")]
@@ -256,9 +261,13 @@ pub async fn cancel_job(job_id: String, reason: String) -> Result<(), AppError> 
 }
 
 #[server(endpoint = "interventions/list")]
-pub async fn list_interventions(status: Option<String>) -> Result<Vec<InterventionRow>, AppError> {
+pub async fn list_interventions(
+    status: Option<String>,
+    cursor: Option<String>,
+) -> Result<crate::core::page::Page<InterventionRow>, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
-    respond(async { ssr::list_interventions(&require(Perm::JobsManage).await?, status).await }.await)
+    let req = crate::core::page::PageRequest::new(cursor);
+    respond(async { ssr::list_interventions(&require(Perm::JobsManage).await?, status, &req).await }.await)
 }
 
 #[server(endpoint = "interventions/retry")]

@@ -33,12 +33,15 @@ async fn list_pages_run_the_same_number_of_queries_at_10_and_at_1000_rows() {
     let app = spawn_app().await;
     let customer = app.login("tenant_admin@acme.example").await;
     let staff = app.login("admin@patchbay.example").await;
-    let pages: [(&Client, &str); 5] = [
+    let pages: [(&Client, &str); 8] = [
         (&customer, "/portal/orders"),
         (&customer, "/portal/orders?status=queued"),
         (&customer, "/portal/quotes"),
+        (&customer, "/portal/team"),
         (&staff, "/console/tenants"),
         (&staff, "/console/audit"),
+        (&staff, "/console/jobs"),
+        (&staff, "/console/interventions?status=all"),
     ];
 
     add_orders(&app, 10).await;

@@ -353,7 +353,7 @@ async fn operators_retry_complete_or_fail_rejected_provisioning() {
     drain(&app).await;
     let list = ops.call("interventions/list", &[("status", "open")]).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
-    let items = list.body.as_array().unwrap().clone();
+    let items = list.body["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 3, "{}", list.body);
     assert!(items.iter().all(|i| i["error"].as_str().unwrap().contains("rejected")));
     let item = |o: &str| items.iter().find(|i| i["order_id"] == o).unwrap()["id"].as_str().unwrap().to_string();
@@ -681,8 +681,7 @@ async fn the_jobs_console_is_for_platform_staff_and_cancelling_needs_a_reason() 
     let ops = app.login("admin@patchbay.example").await;
     let list = ops.call("jobs/list", &[("status", "queued"), ("kind", "")]).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
-    let job = list
-        .body
+    let job = list.body["items"]
         .as_array()
         .unwrap()
         .iter()

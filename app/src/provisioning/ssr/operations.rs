@@ -1,40 +1,78 @@
 //! Platform staff: the jobs console and the manual-intervention queue.
+use std::collections::BTreeSet;
+
 use super::*;
+use crate::core::page::{Keyset, Page, PageRequest};
+use crate::core::scope::Scope;
 
-/// Platform admins see every tenant; operators their own.
-fn scope(ctx: &Ctx) -> Result<Option<String>, AppError> {
-    if ctx.user.is_platform_admin { Ok(None) } else { Ok(Some(ctx.tenant()?.id.clone())) }
+/// Platform admins see every tenant's jobs; a tenant's operators their own.
+fn scope(ctx: &Ctx) -> Result<Scope, AppError> {
+    Scope::staff_or_tenant(ctx, "jobs and interventions console")
 }
 
-async fn tenant_names(db: &impl ConnectionTrait) -> Result<HashMap<String, String>, AppError> {
-    Ok(tenant::Entity::find().all(db).await?.into_iter().map(|t| (t.id, t.name)).collect())
+/// Names of the tenants a page of rows refers to, in one query.
+async fn tenant_names(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = String>,
+) -> Result<HashMap<String, String>, AppError> {
+    let ids: BTreeSet<String> = ids.into_iter().collect();
+    Ok(tenant::Entity::find()
+        .filter(tenant::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect())
 }
 
-pub async fn list_jobs(ctx: &Ctx, status: Option<String>, kind: Option<String>) -> Result<Vec<JobRow>, AppError> {
-    let mut q = job::Entity::find();
-    if let Some(t) = scope(ctx)? {
-        q = q.filter(job::Column::TenantId.eq(t));
+/// Order and service numbers by id, for a page of rows, in two queries.
+async fn numbers(
+    db: &impl ConnectionTrait,
+    orders: impl IntoIterator<Item = String>,
+    services: impl IntoIterator<Item = String>,
+) -> Result<(HashMap<String, String>, HashMap<String, String>), AppError> {
+    let (orders, services): (BTreeSet<String>, BTreeSet<String>) =
+        (orders.into_iter().collect(), services.into_iter().collect());
+    let o = order::Entity::find().filter(order::Column::Id.is_in(orders)).all(db).await?;
+    let s = service::Entity::find().filter(service::Column::Id.is_in(services)).all(db).await?;
+    Ok((o.into_iter().map(|o| (o.id, o.number)).collect(), s.into_iter().map(|s| (s.id, s.number)).collect()))
+}
+
+/// One page of jobs, newest first, filtered in the database.
+pub async fn list_jobs(
+    ctx: &Ctx,
+    status: Option<String>,
+    kind: Option<String>,
+    req: &PageRequest,
+) -> Result<Page<JobRow>, AppError> {
+    let mut q = scope(ctx)?.find::<job::Entity>();
+    if let Some(s) = status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let s = JobStatus::parse(s).ok_or_else(|| AppError::field("status", "Choose a status from the list."))?;
+        q = q.filter(job::Column::Status.eq(s.as_str()));
     }
-    if let Some(s) = status.filter(|s| !s.is_empty()) {
-        q = q.filter(job::Column::Status.eq(s));
-    }
-    if let Some(k) = kind.filter(|s| !s.is_empty()) {
+    if let Some(k) = kind.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if ![PROVISION_ORDER, SERVICE_ACTION].contains(&k) {
+            return Err(AppError::field("kind", "Choose a kind from the list."));
+        }
         q = q.filter(job::Column::Kind.eq(k));
     }
-    let names = tenant_names(ctx.db()).await?;
-    let rows = q.order_by_desc(job::Column::UpdatedAt).limit(300).all(ctx.db()).await?;
-    let mut out = Vec::new();
-    for j in rows {
+    let page = Keyset::newest(job::Column::CreatedAt, job::Column::Id).page(ctx.db(), q, req).await?;
+    let resource = |kind: &str| {
+        page.items.iter().filter(move |j| j.kind == kind).filter_map(|j| j.resource_id.clone()).collect::<Vec<_>>()
+    };
+    let (orders, services) = numbers(ctx.db(), resource(PROVISION_ORDER), resource(SERVICE_ACTION)).await?;
+    let names = tenant_names(ctx.db(), page.items.iter().filter_map(|j| j.tenant_id.clone())).await?;
+    let info = page.page_info;
+    let mut out = Vec::with_capacity(page.items.len());
+    for j in page.items {
         let status = JobStatus::stored("job", &j.id, &j.status)?;
         let (resource, link) = match (&j.kind[..], &j.resource_id) {
-            (PROVISION_ORDER, Some(id)) => (
-                order::Entity::find_by_id(id.clone()).one(ctx.db()).await?.map(|o| o.number).unwrap_or_default(),
-                Some(format!("/portal/orders/{id}")),
-            ),
-            (SERVICE_ACTION, Some(id)) => (
-                service::Entity::find_by_id(id.clone()).one(ctx.db()).await?.map(|s| s.number).unwrap_or_default(),
-                Some(format!("/portal/services/{id}")),
-            ),
+            (PROVISION_ORDER, Some(id)) => {
+                (orders.get(id).cloned().unwrap_or_default(), Some(format!("/portal/orders/{id}")))
+            }
+            (SERVICE_ACTION, Some(id)) => {
+                (services.get(id).cloned().unwrap_or_default(), Some(format!("/portal/services/{id}")))
+            }
             _ => (String::new(), None),
         };
         out.push(JobRow {
@@ -61,15 +99,11 @@ pub async fn list_jobs(ctx: &Ctx, status: Option<String>, kind: Option<String>) 
             id: j.id,
         });
     }
-    Ok(out)
+    Ok(Page { items: out, page_info: info })
 }
 
 async fn scoped_job(ctx: &Ctx, conn: &impl ConnectionTrait, id: &str) -> Result<job::Model, AppError> {
-    let mut q = job::Entity::find_by_id(id.to_string());
-    if let Some(t) = scope(ctx)? {
-        q = q.filter(job::Column::TenantId.eq(t));
-    }
-    q.one(conn).await?.ok_or(AppError::NotFound)
+    scope(ctx)?.get::<job::Entity, _>(conn, id.to_string()).await
 }
 
 fn audit_event(ctx: &Ctx, tenant_id: Option<&str>, action: &str, kind: &str, id: &str, detail: Value) -> NewEvent {
@@ -203,42 +237,42 @@ pub async fn cancel_job(ctx: &Ctx, id: &str, reason: &str) -> Result<(), AppErro
 
 // ----- manual intervention ------------------------------------------------------------------
 
-pub async fn list_interventions(ctx: &Ctx, status: Option<String>) -> Result<Vec<InterventionRow>, AppError> {
-    let mut q = intervention::Entity::find();
-    if let Some(t) = scope(ctx)? {
-        q = q.filter(intervention::Column::TenantId.eq(t));
-    }
-    match status.as_deref().unwrap_or("open") {
+/// One page of interventions (open ones by default), newest first.
+pub async fn list_interventions(
+    ctx: &Ctx,
+    status: Option<String>,
+    req: &PageRequest,
+) -> Result<Page<InterventionRow>, AppError> {
+    let mut q = scope(ctx)?.find::<intervention::Entity>();
+    match status.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("open") {
         "all" => {}
         s => {
             let s = InterventionStatus::parse(s).ok_or_else(|| AppError::field("status", "Choose which to show."))?;
             q = q.filter(intervention::Column::Status.eq(s.as_str()));
         }
     }
-    let names = tenant_names(ctx.db()).await?;
-    let mut out = Vec::new();
-    for i in q.order_by_desc(intervention::Column::CreatedAt).limit(300).all(ctx.db()).await? {
-        let o = order::Entity::find_by_id(i.order_id.clone()).one(ctx.db()).await?;
-        let s = match &i.service_id {
-            Some(id) => service::Entity::find_by_id(id.clone()).one(ctx.db()).await?,
-            None => None,
-        };
-        out.push(InterventionRow {
-            tenant: names.get(&i.tenant_id).cloned().unwrap_or_default(),
-            order_number: o.map(|o| o.number).unwrap_or_default(),
-            service_number: s.map(|s| s.number),
-            id: i.id,
-            order_id: i.order_id,
-            job_kind: i.job_kind,
-            error: i.error,
-            status: i.status,
-            resolution: i.resolution,
-            external_ref: i.external_ref,
-            resolved_by: i.resolved_by,
-            created_at: when(i.created_at),
-        });
-    }
-    Ok(out)
+    let page = Keyset::newest(intervention::Column::CreatedAt, intervention::Column::Id).page(ctx.db(), q, req).await?;
+    let (orders, services) = numbers(
+        ctx.db(),
+        page.items.iter().map(|i| i.order_id.clone()),
+        page.items.iter().filter_map(|i| i.service_id.clone()),
+    )
+    .await?;
+    let names = tenant_names(ctx.db(), page.items.iter().map(|i| i.tenant_id.clone())).await?;
+    Ok(page.map(|i| InterventionRow {
+        tenant: names.get(&i.tenant_id).cloned().unwrap_or_default(),
+        order_number: orders.get(&i.order_id).cloned().unwrap_or_default(),
+        service_number: i.service_id.as_ref().and_then(|s| services.get(s).cloned()),
+        id: i.id,
+        order_id: i.order_id,
+        job_kind: i.job_kind,
+        error: i.error,
+        status: i.status,
+        resolution: i.resolution,
+        external_ref: i.external_ref,
+        resolved_by: i.resolved_by,
+        created_at: when(i.created_at),
+    }))
 }
 
 /// Undo what requesting a service change set (a pending bandwidth, `terminating`): the
@@ -262,11 +296,7 @@ async fn revert_request(conn: &impl ConnectionTrait, svc: &service::Model) -> Re
 }
 
 async fn open_intervention(ctx: &Ctx, conn: &impl ConnectionTrait, id: &str) -> Result<intervention::Model, AppError> {
-    let mut q = intervention::Entity::find_by_id(id.to_string());
-    if let Some(t) = scope(ctx)? {
-        q = q.filter(intervention::Column::TenantId.eq(t));
-    }
-    let i = q.one(conn).await?.ok_or(AppError::NotFound)?;
+    let i = scope(ctx)?.get::<intervention::Entity, _>(conn, id.to_string()).await?;
     let status = InterventionStatus::stored("intervention", &i.id, &i.status)?;
     if status != InterventionStatus::Open {
         return Err(AppError::Conflict(format!("This intervention has already been dealt with ({status}).")));
