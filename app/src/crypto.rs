@@ -243,6 +243,7 @@ pub async fn rotate_sealed(
     for (id, old, new) in sso_updates {
         sso_config::Entity::update_many()
             .col_expr(sso_config::Column::ClientSecretEnc, Expr::value(new))
+            // By primary key (the row was read above, in this transaction).
             .filter(sso_config::Column::TenantId.eq(id))
             .filter(sso_config::Column::ClientSecretEnc.eq(old))
             .exec(&txn)

@@ -8,6 +8,7 @@ use sea_orm::{
 use crate::audit::ssr::{Actor, NewEvent, record};
 use crate::auth::permissions::Role;
 use crate::auth::ssr::{hash_password, new_id, normalize_email, valid_email};
+use crate::core::scope::{Owner, Scope};
 use crate::error::AppError;
 
 /// A built-in edition: (key, name, rank, max users, max active services); its features
@@ -137,9 +138,9 @@ async fn ensure_membership(
     tenant_id: &str,
     role: Role,
 ) -> Result<(), AppError> {
-    let exists = membership::Entity::find()
+    let exists = Scope::worker(Owner::Tenant(tenant_id.to_string()))
+        .find::<membership::Entity>()
         .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::TenantId.eq(tenant_id))
         .one(db)
         .await?;
     if exists.is_none() {

@@ -313,7 +313,7 @@ pub async fn admin_endpoints() -> Result<Vec<EndpointRow>, AppError> {
     respond(
         async {
             let ctx = require(Perm::CatalogManage).await?;
-            Ok(ssr::load_endpoints(ctx.db()).await?.iter().map(|l| l.row()).collect())
+            ssr::load_endpoints(ctx.db()).await?.iter().map(|l| l.row()).collect()
         }
         .await,
     )

@@ -287,9 +287,9 @@ async fn revalidate(txn: &DatabaseTransaction, q: &quote::Model) -> Result<Vec<S
     let b = load_endpoint(txn, &q.b_endpoint_id).await?;
     Ok(match (o, a, b) {
         (Some(o), Some(a), Some(b)) => crate::catalog::service::check(
-            &offering_facts(&o),
-            &a.facts(),
-            &b.facts(),
+            &offering_facts(&o)?,
+            &a.facts()?,
+            &b.facts()?,
             q.bandwidth_mbps,
             q.term_months as u32,
         ),

@@ -45,14 +45,13 @@ pub async fn locations(db: &DatabaseConnection, f: &LocationFilter) -> Result<Lo
         let here: Vec<String> =
             all.iter().filter(|l| l.location.id == loc.id).map(|l| l.endpoint.kind.clone()).collect();
         // What can be reached from this location: offerings with one end available here.
-        let reachable = offerings
-            .iter()
-            .filter(|o| {
-                let f = offering_facts(o);
-                here.iter().any(|k| f.a_kinds.contains(k) || f.b_kinds.contains(k))
-            })
-            .map(|o| o.name.clone())
-            .collect();
+        let mut reachable = Vec::new();
+        for o in &offerings {
+            let f = offering_facts(o)?;
+            if here.iter().any(|k| f.a_kinds.contains(k) || f.b_kinds.contains(k)) {
+                reachable.push(o.name.clone());
+            }
+        }
         rows.push(LocationRow {
             key: loc.key.clone(),
             facility: loc.facility.clone(),
@@ -60,7 +59,7 @@ pub async fn locations(db: &DatabaseConnection, f: &LocationFilter) -> Result<Lo
             metro: loc.metro.clone(),
             country: loc.country.clone(),
             region: loc.region.clone(),
-            endpoints: eps.iter().map(|l| l.row()).collect(),
+            endpoints: eps.iter().map(|l| l.row()).collect::<Result<_, _>>()?,
             reachable,
         });
     }
@@ -69,9 +68,15 @@ pub async fn locations(db: &DatabaseConnection, f: &LocationFilter) -> Result<Lo
 
 /// What the quote builder offers: products and the endpoints open for orders.
 pub async fn quote_options(db: &DatabaseConnection) -> Result<QuoteOptions, AppError> {
-    let offerings =
-        offering::Entity::find().order_by_asc(offering::Column::Name).all(db).await?.iter().map(offering_row).collect();
-    let endpoints = load_endpoints(db).await?.iter().filter(|l| l.endpoint.active).map(|l| l.row()).collect();
+    let offerings = offering::Entity::find()
+        .order_by_asc(offering::Column::Name)
+        .all(db)
+        .await?
+        .iter()
+        .map(offering_row)
+        .collect::<Result<_, _>>()?;
+    let endpoints =
+        load_endpoints(db).await?.iter().filter(|l| l.endpoint.active).map(|l| l.row()).collect::<Result<_, _>>()?;
     Ok(QuoteOptions { offerings, endpoints })
 }
 
@@ -131,7 +136,7 @@ pub async fn preview(
     let b = load_endpoint(db, &input.b_endpoint_id)
         .await?
         .ok_or_else(|| AppError::field("b_endpoint_id", "Choose the B-end."))?;
-    let mut reasons = check(&offering_facts(&o), &a.facts(), &b.facts(), bw, term);
+    let mut reasons = check(&offering_facts(&o)?, &a.facts()?, &b.facts()?, bw, term);
     // The A-end's location decides the price region.
     let region = a.location.region.clone();
     let book = book_in_force(db, &region).await?;

@@ -22,20 +22,30 @@ use crate::error::AppError;
 /// Days a quote stays valid.
 pub const QUOTE_VALID_DAYS: i64 = 30;
 
-pub(crate) fn json_vec<T: serde::de::DeserializeOwned>(s: &str) -> Vec<T> {
-    serde_json::from_str(s).unwrap_or_default()
+/// A JSON list kept in a TEXT column. Corrupt stored data is an error naming the row and
+/// column, never an empty list (which would quietly make a product or port unsellable).
+pub(crate) fn json_vec<T: serde::de::DeserializeOwned>(
+    table: &str,
+    id: &str,
+    column: &str,
+    s: &str,
+) -> Result<Vec<T>, AppError> {
+    serde_json::from_str(s).map_err(|e| AppError::corrupt(table, id, format!("{column}: {e}")))
 }
 
-pub fn offering_facts(o: &offering::Model) -> OfferingFacts {
-    OfferingFacts {
+pub fn offering_facts(o: &offering::Model) -> Result<OfferingFacts, AppError> {
+    let list = |column: &str, s: &str| json_vec::<String>("offerings", &o.id, column, s);
+    let bws = |column: &str, s: &str| json_vec::<i64>("offerings", &o.id, column, s);
+    let terms = |column: &str, s: &str| json_vec::<u32>("offerings", &o.id, column, s);
+    Ok(OfferingFacts {
         key: o.key.clone(),
         name: o.name.clone(),
         kind: o.kind.clone(),
-        a_kinds: json_vec(&o.a_kinds),
-        b_kinds: json_vec(&o.b_kinds),
-        bandwidths_mbps: json_vec(&o.bandwidths_mbps),
-        terms_months: json_vec(&o.terms_months),
-    }
+        a_kinds: list("a_kinds", &o.a_kinds)?,
+        b_kinds: list("b_kinds", &o.b_kinds)?,
+        bandwidths_mbps: bws("bandwidths_mbps", &o.bandwidths_mbps)?,
+        terms_months: terms("terms_months", &o.terms_months)?,
+    })
 }
 
 /// Endpoint, its provider and location, as one row.
@@ -46,26 +56,30 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    pub fn facts(&self) -> EndpointFacts {
-        EndpointFacts {
+    fn bandwidths(&self) -> Result<Vec<i64>, AppError> {
+        json_vec("endpoints", &self.endpoint.id, "bandwidths_mbps", &self.endpoint.bandwidths_mbps)
+    }
+
+    pub fn facts(&self) -> Result<EndpointFacts, AppError> {
+        Ok(EndpointFacts {
             id: self.endpoint.id.clone(),
             name: self.endpoint.name.clone(),
             kind: self.endpoint.kind.clone(),
             provider_key: self.provider.key.clone(),
             provider_kind: self.provider.kind.clone(),
-            bandwidths_mbps: json_vec(&self.endpoint.bandwidths_mbps),
+            bandwidths_mbps: self.bandwidths()?,
             capacity_mbps: self.endpoint.capacity_mbps,
             used_mbps: self.endpoint.used_mbps,
             active: self.endpoint.active,
-        }
+        })
     }
 
     pub fn label(&self) -> String {
         format!("{} · {} ({})", self.endpoint.name, self.location.metro, self.location.facility)
     }
 
-    pub fn row(&self) -> EndpointRow {
-        EndpointRow {
+    pub fn row(&self) -> Result<EndpointRow, AppError> {
+        Ok(EndpointRow {
             id: self.endpoint.id.clone(),
             name: self.endpoint.name.clone(),
             kind: self.endpoint.kind.clone(),
@@ -77,11 +91,11 @@ impl Loaded {
             country: self.location.country.clone(),
             region: self.location.region.clone(),
             cloud_region: self.endpoint.cloud_region.clone(),
-            bandwidths: json_vec::<i64>(&self.endpoint.bandwidths_mbps).into_iter().map(mbps_label).collect(),
+            bandwidths: self.bandwidths()?.into_iter().map(mbps_label).collect(),
             free_mbps: (self.endpoint.capacity_mbps - self.endpoint.used_mbps).max(0),
             capacity_mbps: self.endpoint.capacity_mbps,
             active: self.endpoint.active,
-        }
+        })
     }
 }
 
@@ -111,9 +125,9 @@ pub async fn load_endpoint(db: &impl ConnectionTrait, id: &str) -> Result<Option
     })
 }
 
-pub fn offering_row(o: &offering::Model) -> OfferingRow {
-    let f = offering_facts(o);
-    OfferingRow {
+pub fn offering_row(o: &offering::Model) -> Result<OfferingRow, AppError> {
+    let f = offering_facts(o)?;
+    Ok(OfferingRow {
         id: o.id.clone(),
         key: o.key.clone(),
         name: o.name.clone(),
@@ -122,7 +136,7 @@ pub fn offering_row(o: &offering::Model) -> OfferingRow {
         terms: f.terms_months.clone(),
         usage_based: o.usage_based,
         composite: o.composite,
-    }
+    })
 }
 
 /// The offerings and endpoints (with provider and location) that a set of rows refers

@@ -2,6 +2,7 @@
 //! product's real lifecycle, references and customer steps, and with per-provider latency
 //! and failure injection.
 use super::*;
+use crate::core::scope::{Owner, Scope};
 
 /// Who moves a resource out of a state.
 #[derive(Debug, Clone, Copy)]
@@ -246,8 +247,9 @@ impl Sandbox {
             .ok_or_else(|| AdapterError::Permanent(format!("The provider does not know {r}.")))
     }
 
-    fn progress(&self, res: &sandbox_resource::Model) -> Progress {
-        let refs: Map<String, Value> = serde_json::from_str(&res.details).unwrap_or_default();
+    fn progress(&self, res: &sandbox_resource::Model) -> Result<Progress, AdapterError> {
+        let refs: Map<String, Value> = serde_json::from_str(&res.details)
+            .map_err(|e| AdapterError::Permanent(format!("corrupt sandbox_resources row {}: details: {e}", res.id)))?;
         let idx = self.spec.states.iter().position(|(s, _)| *s == res.state);
         let phase = match idx {
             Some(i) if i + 1 == self.spec.states.len() => Phase::Ready,
@@ -265,7 +267,7 @@ impl Sandbox {
             None if res.state == self.spec.suspended => Phase::Ready,
             None => Phase::Failed(format!("The resource is {}.", res.state)),
         };
-        Progress { external_ref: res.id.clone(), provider_state: res.state.clone(), phase, refs }
+        Ok(Progress { external_ref: res.id.clone(), provider_state: res.state.clone(), phase, refs })
     }
 
     async fn set_state(
@@ -337,7 +339,7 @@ impl ProviderAdapter for Sandbox {
             .await?;
         if let Some(res) = existing {
             self.log("provision", key, Some(&res.id), "replayed", None).await;
-            return Ok(self.progress(&res));
+            return self.progress(&res);
         }
         let (id, refs) = {
             let mut rng = rand::thread_rng();
@@ -366,7 +368,7 @@ impl ProviderAdapter for Sandbox {
             Ok(res) => {
                 self.log("provision", key, Some(&res.id), "executed", Some(format!("{} Mbps", intent.bandwidth_mbps)))
                     .await;
-                Ok(self.progress(&res))
+                self.progress(&res)
             }
             // Another worker got there first with the same key: answer with its resource.
             Err(e) => match sandbox_resource::Entity::find()
@@ -376,7 +378,7 @@ impl ProviderAdapter for Sandbox {
             {
                 Some(res) => {
                     self.log("provision", key, Some(&res.id), "replayed", None).await;
-                    Ok(self.progress(&res))
+                    self.progress(&res)
                 }
                 None => Err(AdapterError::from(e)),
             },
@@ -397,10 +399,10 @@ impl ProviderAdapter for Sandbox {
             if moves {
                 let next = self.spec.states[i + 1].0;
                 self.set_state(res, next, None).await?;
-                return Ok(self.progress(&self.resource(r).await?));
+                return self.progress(&self.resource(r).await?);
             }
         }
-        Ok(self.progress(&res))
+        self.progress(&res)
     }
 
     async fn modify_bandwidth(&self, r: &str, mbps: i64, key: &str) -> Result<(), AdapterError> {
@@ -428,9 +430,10 @@ impl ProviderAdapter for Sandbox {
 
     async fn sync_inventory(&self, tenant_id: &str) -> Result<Vec<(String, String)>, AdapterError> {
         self.inject("sync_inventory", &format!("sync:{tenant_id}"), None, false).await?;
-        Ok(sandbox_resource::Entity::find()
+        // The engine asks for one tenant's inventory, named by the job it runs.
+        Ok(Scope::worker(Owner::Tenant(tenant_id.to_string()))
+            .find::<sandbox_resource::Entity>()
             .filter(sandbox_resource::Column::ProviderId.eq(&self.cfg.provider_id))
-            .filter(sandbox_resource::Column::TenantId.eq(tenant_id))
             .all(&self.db)
             .await?
             .into_iter()

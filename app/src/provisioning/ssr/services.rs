@@ -1,5 +1,6 @@
 //! The customer's services: inventory, detail, the order page, and changes they request.
 use super::*;
+use crate::core::scope::{Owner, Scope};
 
 async fn tenant_service(ctx: &Ctx, conn: &impl ConnectionTrait, id: &str) -> Result<service::Model, AppError> {
     ctx.scope()?.get::<service::Entity, _>(conn, id.to_string()).await
@@ -184,8 +185,9 @@ fn leg_row(l: service_leg::Model, providers: &HashMap<String, String>) -> Result
 
 /// The id of the newest outbox event of a tenant (live streams continue after it).
 pub async fn event_cursor(db: &impl ConnectionTrait, tenant_id: &str) -> Result<i64, AppError> {
-    Ok(outbox_event::Entity::find()
-        .filter(outbox_event::Column::TenantId.eq(tenant_id))
+    // The tenant comes from a stream the caller was already admitted to.
+    Ok(Scope::worker(Owner::Tenant(tenant_id.to_string()))
+        .find::<outbox_event::Entity>()
         .order_by_desc(outbox_event::Column::Id)
         .one(db)
         .await?
@@ -212,9 +214,11 @@ async fn bandwidth_options(db: &impl ConnectionTrait, s: &service::Model) -> Res
     ) else {
         return Ok(Vec::new());
     };
-    let list = |json: &str| serde_json::from_str::<Vec<i64>>(json).unwrap_or_default();
-    let (at_a, at_b) = (list(&a.bandwidths_mbps), list(&b.bandwidths_mbps));
-    Ok(list(&off.bandwidths_mbps).into_iter().filter(|t| at_a.contains(t) && at_b.contains(t)).collect())
+    use crate::catalog::ssr::json_vec;
+    let at_a: Vec<i64> = json_vec("endpoints", &a.id, "bandwidths_mbps", &a.bandwidths_mbps)?;
+    let at_b: Vec<i64> = json_vec("endpoints", &b.id, "bandwidths_mbps", &b.bandwidths_mbps)?;
+    let sold: Vec<i64> = json_vec("offerings", &off.id, "bandwidths_mbps", &off.bandwidths_mbps)?;
+    Ok(sold.into_iter().filter(|t| at_a.contains(t) && at_b.contains(t)).collect())
 }
 
 async fn service_detail(ctx: &Ctx, s: service::Model) -> Result<ServiceDetail, AppError> {
@@ -288,12 +292,7 @@ pub async fn detail(ctx: &Ctx, id: &str) -> Result<ServiceDetail, AppError> {
 }
 
 pub async fn for_order(ctx: &Ctx, order_id: &str) -> Result<Option<ServiceDetail>, AppError> {
-    let t = ctx.tenant()?;
-    let o = order::Entity::find_by_id(order_id.to_string())
-        .filter(order::Column::TenantId.eq(&t.id))
-        .one(ctx.db())
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let o = ctx.scope()?.get::<order::Entity, _>(ctx.db(), order_id.to_string()).await?;
     match engine::service_of_order(ctx.db(), &o.id).await? {
         Some(s) => Ok(Some(service_detail(ctx, s).await?)),
         None => Ok(None),
