@@ -364,7 +364,12 @@ const jsEnabledContexts = new WeakMap();
  * `patchbay-theme` and sets `dark` on <html> before first paint; without JavaScript the
  * light theme is the only one).
  */
-export async function launchBrowser({ javaScriptEnabled = true, theme } = {}) {
+/**
+ * `withoutApp: true` serves every page as it is before the app's JavaScript loads (the
+ * wasm and its loader are refused), while the browser itself still runs scripts: for
+ * tools that inject their own (axe-core), which a JavaScript-off browser cannot run.
+ */
+export async function launchBrowser({ javaScriptEnabled = true, theme, withoutApp = false } = {}) {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -394,9 +399,21 @@ export async function launchBrowser({ javaScriptEnabled = true, theme } = {}) {
         }
       }, theme);
     }
+    if (withoutApp) {
+      // The loader gets a module that does nothing (a refused import would be a page
+      // error); the wasm is never fetched.
+      await context.route(/\/pkg\/[^/]+\.js(\?|$)/, (route) =>
+        route.fulfill({
+          contentType: 'text/javascript',
+          body: 'export default async function init() {}\nexport function hydrate() {}\n',
+        }),
+      );
+      await context.route(/\/pkg\/[^/]+\.wasm(\?|$)/, (route) => route.abort());
+    }
     context.setDefaultTimeout(TIMEOUT_MS);
     context.setDefaultNavigationTimeout(TIMEOUT_MS);
-    jsEnabledContexts.set(context, javaScriptEnabled);
+    // The app never hydrates without its JavaScript: nothing to wait for.
+    jsEnabledContexts.set(context, javaScriptEnabled && !withoutApp);
     return context;
   };
   const context = await newContext();

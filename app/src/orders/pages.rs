@@ -155,15 +155,15 @@ pub fn OrderView(
             <div class="space-y-6 xl:col-span-2">
                 <Card title=o.offering.clone()>
                     <dl class="grid grid-cols-1 gap-3 text-sm sm:grid-cols-2">
-                        <div><dt class="text-slate-500">"A-end"</dt><dd>{o.a_end.clone()}</dd></div>
-                        <div><dt class="text-slate-500">"B-end"</dt><dd>{o.b_end.clone()}</dd></div>
-                        <div><dt class="text-slate-500">"Bandwidth and term"</dt><dd>{format!("{} · {} months", o.bandwidth, o.term_months)}</dd></div>
-                        <div><dt class="text-slate-500">"Price"</dt><dd>{format!("{} a month · {} in total", o.monthly, o.total)}</dd></div>
-                        <div><dt class="text-slate-500">"Purchase order · cost centre"</dt><dd>{format!("{} · {}", o.po_number, if o.cost_centre.is_empty() { "—".to_string() } else { o.cost_centre.clone() })}</dd></div>
-                        <div><dt class="text-slate-500">"Quote"</dt><dd><a href=format!("/portal/quotes/{}", o.quote_id) class=BTN_LINK>{o.quote_number.clone()}</a></dd></div>
-                        <div class="sm:col-span-2"><dt class="text-slate-500">"Description"</dt><dd>{o.description.clone()}</dd></div>
-                        <div><dt class="text-slate-500">"Placed by"</dt><dd>{o.placed_by.clone()}</dd></div>
-                        <div><dt class="text-slate-500">"Approved by"</dt><dd>{o.approved_by.clone().unwrap_or_else(|| if o.needs_approval { "—".into() } else { "automatically (below the approval threshold)".into() })}</dd></div>
+                        <div><dt class="text-slate-500 dark:text-slate-400">"A-end"</dt><dd>{o.a_end.clone()}</dd></div>
+                        <div><dt class="text-slate-500 dark:text-slate-400">"B-end"</dt><dd>{o.b_end.clone()}</dd></div>
+                        <div><dt class="text-slate-500 dark:text-slate-400">"Bandwidth and term"</dt><dd>{format!("{} · {} months", o.bandwidth, o.term_months)}</dd></div>
+                        <div><dt class="text-slate-500 dark:text-slate-400">"Price"</dt><dd>{format!("{} a month · {} in total", o.monthly, o.total)}</dd></div>
+                        <div><dt class="text-slate-500 dark:text-slate-400">"Purchase order · cost centre"</dt><dd>{format!("{} · {}", o.po_number, if o.cost_centre.is_empty() { "—".to_string() } else { o.cost_centre.clone() })}</dd></div>
+                        <div><dt class="text-slate-500 dark:text-slate-400">"Quote"</dt><dd><a href=format!("/portal/quotes/{}", o.quote_id) class=BTN_LINK>{o.quote_number.clone()}</a></dd></div>
+                        <div class="sm:col-span-2"><dt class="text-slate-500 dark:text-slate-400">"Description"</dt><dd>{o.description.clone()}</dd></div>
+                        <div><dt class="text-slate-500 dark:text-slate-400">"Placed by"</dt><dd>{o.placed_by.clone()}</dd></div>
+                        <div><dt class="text-slate-500 dark:text-slate-400">"Approved by"</dt><dd>{o.approved_by.clone().unwrap_or_else(|| if o.needs_approval { "—".into() } else { "automatically (below the approval threshold)".into() })}</dd></div>
                     </dl>
                 </Card>
                 <Card title="Timeline">
@@ -212,7 +212,7 @@ pub fn OrderView(
                             <Field label="Reason (optional)" name="reason"/>
                             <button type="submit" class=format!("{BTN_SECONDARY} w-full")>"Cancel order"</button>
                         </ActionForm>
-                        <p class="mt-2 text-xs text-slate-500">"Orders can be cancelled until provisioning starts."</p>
+                        <p class="mt-2 text-xs text-slate-500 dark:text-slate-400">"Orders can be cancelled until provisioning starts."</p>
                     </Card>
                 })}
             </div>

@@ -154,6 +154,7 @@ pub fn TenantLoginPage() -> impl IntoView {
                 info.get()
                     .map(|r| match r {
                         Err(_) => view! {
+                            <Title text="Unknown organisation"/>
                             <crate::auth::pages::AuthCard title="Sign in">
                                 <Alert tone="error">"We do not know that organisation. Check the link, or sign in with your e-mail address."</Alert>
                                 <a href="/login" class=BTN_LINK>"Go to sign-in"</a>

@@ -123,7 +123,7 @@ pub fn TenantDetailPage() -> impl IntoView {
                         Err(e) => view! { <ErrorBox err=e/> }.into_any(),
                         Ok(t) => {
                             let tid = t.id.clone();
-                            let (t1, t2, t3, t4) = (tid.clone(), tid.clone(), tid.clone(), tid.clone());
+                            let (t1, t2, t3) = (tid.clone(), tid.clone(), tid.clone());
                             let current_edition = t.edition_id.clone();
                             let status = t.status.clone();
                             view! {
@@ -199,13 +199,13 @@ pub fn TenantDetailPage() -> impl IntoView {
                                         }}
                                     </Card>
                                 </div>
-                                <h2 class="mb-4 text-lg font-semibold">"Users & roles"</h2>
-                                <TeamPanel tenant_id=t4/>
                             }
                                 .into_any()
                         }
                     })
             }}
         </Suspense>
+        <h2 class="mb-4 text-lg font-semibold">"Users & roles"</h2>
+        <TeamPanel tenant_id=Signal::derive(id)/>
     }
 }
