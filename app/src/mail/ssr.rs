@@ -466,4 +466,24 @@ impl JobHandler for SendMailHandler {
     async fn step(&self, state: &AppState, job: &entity::job::Model) -> Result<Step, AppError> {
         run_mail_job(state, job).await
     }
+
+    /// Out of attempts: a message still queued (no SMTP server configured, or one that
+    /// never answered) is marked failed with the last error, in the transaction that
+    /// fails the job, so the outbox page never shows it waiting forever.
+    async fn on_failed(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        job: &entity::job::Model,
+        error: &str,
+    ) -> Result<Option<String>, AppError> {
+        let SendMail { outbox_id } = queue::payload::<SendMail>(job)?;
+        mail_outbox::Entity::update_many()
+            .col_expr(mail_outbox::Column::Status, sea_orm::sea_query::Expr::value("failed"))
+            .col_expr(mail_outbox::Column::LastError, sea_orm::sea_query::Expr::value(error.to_string()))
+            .filter(mail_outbox::Column::Id.eq(&outbox_id))
+            .filter(mail_outbox::Column::Status.eq("queued"))
+            .exec(txn)
+            .await?;
+        Ok(None)
+    }
 }

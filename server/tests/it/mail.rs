@@ -204,3 +204,45 @@ async fn unsubscribing_by_link_stops_notifications_but_not_invitations() {
     let r = admin.call("mail/preferences/set", &[("kind", "invitation")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "invitations cannot be turned off");
 }
+
+#[tokio::test]
+async fn mail_that_runs_out_of_attempts_is_marked_failed_with_the_reason() {
+    // Queued while SMTP was configured, then run by a server without it (a replica started
+    // without PATCHBAY_SMTP_URL): every attempt is retried until the attempts run out.
+    let app = fast_retries().await;
+    let mut without_smtp = app.state.clone();
+    without_smtp.mailer = None;
+    let acme = tenant_id(&app, "acme").await;
+    let admin = app.login("tenant_admin@acme.example").await;
+    let r =
+        admin.call("team/invite", &[("tenant_id", &acme), ("email", "nosmtp@acme.example"), ("role", "member")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let row = || async {
+        entity::mail_outbox::Entity::find()
+            .filter(entity::mail_outbox::Column::Recipient.eq("nosmtp@acme.example"))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(row().await.status, "queued");
+    for _ in 0..200 {
+        app::workers::drain(&without_smtp, "test", 20).await.unwrap();
+        if row().await.status != "queued" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let failed = row().await;
+    assert_eq!(failed.status, "failed", "the outbox no longer shows it waiting");
+    assert!(failed.last_error.as_deref().unwrap_or("").contains("SMTP is not configured"), "{:?}", failed.last_error);
+    assert!(app.mail.clone().unwrap().received().is_empty());
+    let job = entity::job::Entity::find()
+        .filter(entity::job::Column::Kind.eq("send_mail"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.status, "failed");
+    assert_eq!(job.attempts, job.max_attempts);
+}
