@@ -33,6 +33,17 @@ const SEAL_LABEL: &[u8] = b"patchbay/seal/v1";
 const KEY_ID_LABEL: &[u8] = b"patchbay/key-id/v1";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD_NO_PAD;
 
+/// A 32-byte key for one purpose, derived from a configured secret with HKDF-SHA256
+/// (the same salt as the sealing key, its own label): keys for different purposes are
+/// independent, and none reveals the secret.
+pub fn derive_key(secret: &str, label: &[u8]) -> [u8; 32] {
+    let hk = Hkdf::<Sha256>::new(Some(HKDF_SALT), secret.as_bytes());
+    let mut key = [0u8; 32];
+    // 32 bytes is far below HKDF-SHA256's limit (255 × 32), the only case in which expand fails.
+    let _ = hk.expand(label, &mut key);
+    key
+}
+
 /// One configured secret, with everything derived from it.
 struct KeySet {
     id: String,

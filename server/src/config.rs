@@ -259,6 +259,15 @@ impl Config {
         }
     }
 
+    /// The signer of mailed links (unsubscribe): the current key, and the previous one if set.
+    pub fn link_signer(&self) -> app::mail::ssr::LinkSigner {
+        let signer = app::mail::ssr::LinkSigner::new(&self.secret_key());
+        match self.secret_key_previous() {
+            Some(prev) => signer.with_previous(&prev),
+            None => signer,
+        }
+    }
+
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }

@@ -109,7 +109,7 @@ pub fn app_state(cfg: &Config, mut db: DatabaseConnection) -> anyhow::Result<App
             .map_err(|e| anyhow::anyhow!("cannot build the OpenID Connect HTTP client: {e}"))?,
         live: app::live::Live::new(),
         db_queries,
-        links: app::mail::ssr::LinkSigner::new(&cfg.secret_key()),
+        links: cfg.link_signer(),
     })
 }
 

@@ -24,7 +24,12 @@ type HmacSha256 = Hmac<Sha256>;
 /// `PATCHBAY_SECRET_KEY` for this one purpose. Debug shows nothing.
 #[derive(Clone)]
 pub struct LinkSigner {
-    proto: HmacSha256,
+    /// Signs new links and verifies them.
+    current: HmacSha256,
+    /// Verifies only: links signed under the previous secret (`PATCHBAY_SECRET_KEY_PREVIOUS`)
+    /// and links from before the HKDF derivation, so a key rotation does not break the
+    /// unsubscribe links already in people's mailboxes.
+    verify_only: Vec<HmacSha256>,
 }
 
 impl std::fmt::Debug for LinkSigner {
@@ -34,23 +39,43 @@ impl std::fmt::Debug for LinkSigner {
 }
 
 const TOKEN_VERSION: &str = "u1";
+const LINK_LABEL: &[u8] = b"patchbay/mail-unsubscribe-links/v1";
 
 impl LinkSigner {
-    /// Derive the link key from the app secret under its own purpose label, so it is
-    /// independent of the key that seals secrets at rest.
+    /// Derive the link key from the app secret with HKDF under its own purpose label, so it
+    /// is independent of the key that seals secrets at rest.
     pub fn new(secret: &str) -> Self {
+        Self {
+            current: Self::key(&crate::crypto::derive_key(secret, LINK_LABEL)),
+            verify_only: vec![Self::legacy(secret)],
+        }
+    }
+
+    /// Also accept links signed under the previous secret during a key rotation.
+    pub fn with_previous(mut self, previous: &str) -> Self {
+        self.verify_only.push(Self::key(&crate::crypto::derive_key(previous, LINK_LABEL)));
+        self.verify_only.push(Self::legacy(previous));
+        self
+    }
+
+    fn key(key: &[u8; 32]) -> HmacSha256 {
+        // HMAC pads a key shorter than the block with zeros: the same MAC as the 32 bytes.
+        let mut block = [0u8; 64];
+        block[..32].copy_from_slice(key);
+        <HmacSha256 as hmac::digest::KeyInit>::new(&block.into())
+    }
+
+    /// The key of links sent before the HKDF derivation (SHA-256 of label and secret).
+    fn legacy(secret: &str) -> HmacSha256 {
         use sha2::Digest;
         let mut h = Sha256::new();
         h.update(b"patchbay/mail-unsubscribe-links/v1\0");
         h.update(secret.as_bytes());
-        // HMAC pads a key shorter than the block with zeros: the same MAC as the 32 bytes.
-        let mut block = [0u8; 64];
-        block[..32].copy_from_slice(&h.finalize());
-        Self { proto: <HmacSha256 as hmac::digest::KeyInit>::new(&block.into()) }
+        Self::key(&h.finalize().into())
     }
 
     fn mac(&self) -> HmacSha256 {
-        self.proto.clone()
+        self.current.clone()
     }
 
     /// A token saying "`user_id` may unsubscribe from `kind`".
@@ -68,9 +93,14 @@ impl LinkSigner {
         let (p, s) = token.split_once('.')?;
         let payload = b64.decode(p).ok()?;
         let sig = b64.decode(s).ok()?;
-        let mut mac = self.mac();
-        mac.update(&payload);
-        mac.verify_slice(&sig).ok()?;
+        let signed_by_us = std::iter::once(&self.current).chain(&self.verify_only).any(|key| {
+            let mut mac = key.clone();
+            mac.update(&payload);
+            mac.verify_slice(&sig).is_ok()
+        });
+        if !signed_by_us {
+            return None;
+        }
         let payload = String::from_utf8(payload).ok()?;
         let mut parts = payload.splitn(3, '.');
         if parts.next()? != TOKEN_VERSION {
@@ -424,6 +454,16 @@ mod tests {
         let t = s.sign("user-1", MailKind::MemberJoined);
         assert_eq!(s.verify(&t), Some(("user-1".to_string(), MailKind::MemberJoined)));
         assert_eq!(LinkSigner::new("another secret").verify(&t), None);
+        // A rotation: the new secret with the old one as previous still accepts the link,
+        // and signs new links with the new key only.
+        let rotated = LinkSigner::new("another secret").with_previous("one secret");
+        assert_eq!(rotated.verify(&t), Some(("user-1".to_string(), MailKind::MemberJoined)));
+        assert_eq!(s.verify(&rotated.sign("user-1", MailKind::MemberJoined)), None);
+        // Links mailed before the HKDF derivation keep working.
+        let before = LinkSigner { current: LinkSigner::legacy("one secret"), verify_only: Vec::new() };
+        let old_link = before.sign("user-1", MailKind::MemberJoined);
+        assert_ne!(old_link, t);
+        assert_eq!(s.verify(&old_link), Some(("user-1".to_string(), MailKind::MemberJoined)));
         let (p, sig) = t.split_once('.').unwrap();
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let forged = format!("{}.{sig}", b64.encode("u1.user-2.member_joined"));
