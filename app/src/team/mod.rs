@@ -36,7 +36,8 @@ pub struct TeamView {
     pub tenant_id: String,
     pub tenant_name: String,
     pub tenant_status: String,
-    pub members: Vec<MemberRow>,
+    /// One page of members, A–Z by e-mail (`page_info.total` is the whole team).
+    pub members: crate::core::page::Page<MemberRow>,
     pub invitations: Vec<InvitationRow>,
     pub max_users: i32,
     pub can_manage: bool,
@@ -53,12 +54,12 @@ pub struct InviteResult {
 }
 
 #[server(endpoint = "team/list")]
-pub async fn list_team(tenant_id: String) -> Result<TeamView, AppError> {
+pub async fn list_team(tenant_id: String, cursor: Option<String>) -> Result<TeamView, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
     respond(
         async {
             let (ctx, t) = require_in_tenant(Perm::TeamView, &tenant_id).await?;
-            ssr::list(&ctx, &t).await
+            ssr::list(&ctx, &t, &crate::core::page::PageRequest::new(cursor)).await
         }
         .await,
     )

@@ -4,6 +4,7 @@ use leptos_meta::Title;
 
 use super::*;
 use crate::auth::Viewer;
+use crate::components::list::Pager;
 use crate::components::ui::*;
 
 fn role_options() -> Vec<(String, String)> {
@@ -39,10 +40,12 @@ pub fn TeamPanel(#[prop(into)] tenant_id: Signal<String>) -> impl IntoView {
     let signout = ServerAction::<ForceSignOut>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
     let policy = ServerAction::<crate::auth::mfa::SetMfaPolicy>::new();
+    let query = leptos_router::hooks::use_query_map();
     let team = Resource::new(
         move || {
             (
                 tenant_id.get(),
+                query.with(|q| q.get("cursor")),
                 invite.version().get(),
                 role.version().get(),
                 disable.version().get(),
@@ -52,7 +55,7 @@ pub fn TeamPanel(#[prop(into)] tenant_id: Signal<String>) -> impl IntoView {
                 policy.version().get(),
             )
         },
-        |(id, ..)| list_team(id),
+        |(id, cursor, ..)| list_team(id, cursor),
     );
     let invite_err = action_error(invite);
     let row_errors = Signal::derive(move || {
@@ -96,19 +99,22 @@ pub fn TeamPanel(#[prop(into)] tenant_id: Signal<String>) -> impl IntoView {
                             let tid_policy = tenant_id.clone();
                             let tid2 = tenant_id.clone();
                             let tid3 = tenant_id.clone();
-                            let count = t.members.len();
+                            let count = t.members.page_info.total;
+                            let info = t.members.page_info.clone();
+                            let shown = t.members.items.len();
                             view! {
                                 <div class="space-y-6">
                                         <div>
                                             <h2 class="mb-3 text-sm font-semibold">
                                                 {format!("Members ({count} of {} allowed)", t.max_users)}
                                             </h2>
-                                            {if t.members.is_empty() {
+                                            {if t.members.items.is_empty() && !info.after_cursor {
                                                 view! { <EmptyState title="No members yet" body="Invite the first tenant admin; they can invite everyone else."/> }.into_any()
                                             } else {
                                                 view! {
                                                     <Table label="Members" headers=vec!["Person", "Role", "Status", "Last sign-in", ""]>
                                                         {t.members
+                                                            .items
                                                             .into_iter()
                                                             .map(|m| {
                                                                 let tenant_id = tenant_id.clone();
@@ -116,6 +122,7 @@ pub fn TeamPanel(#[prop(into)] tenant_id: Signal<String>) -> impl IntoView {
                                                             })
                                                             .collect_view()}
                                                     </Table>
+                                                    <Pager total=info.total shown=shown next=info.next_cursor.clone() after_cursor=info.after_cursor noun="members"/>
                                                 }
                                                     .into_any()
                                             }}

@@ -5,7 +5,7 @@ use entity::{edition, invitation, membership, tenant, user};
 use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -17,6 +17,7 @@ use crate::auth::permissions::{Perm, Role};
 use crate::auth::ssr::{
     Ctx, check_new_password, end_all_sessions, hash_password, new_id, normalize_email, valid_email, verify_password,
 };
+use crate::core::page::{Keyset, Page, PageRequest};
 use crate::core::quota::lock_tenant;
 use crate::core::scope::Scope;
 use crate::error::AppError;
@@ -136,21 +137,26 @@ pub async fn add_member(
 }
 
 /// The team of a tenant, for someone allowed `TeamView` there.
-pub async fn list(ctx: &Ctx, t: &tenant::Model) -> Result<TeamView, AppError> {
+pub async fn list(ctx: &Ctx, t: &tenant::Model, req: &PageRequest) -> Result<TeamView, AppError> {
     let db = ctx.db();
     let scope = team(t);
-    let members = scope.find::<membership::Entity>().all(db).await?;
-    // The members' accounts in one query, however big the team.
-    let mut users: std::collections::HashMap<String, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(members.iter().map(|m| m.user_id.clone())))
+    // One page of the team's accounts, A–Z by e-mail, then their memberships: a bounded
+    // number of queries however big the team.
+    let in_team = scope.find::<membership::Entity>().select_only().column(membership::Column::UserId).into_query();
+    let accounts = user::Entity::find().filter(user::Column::Id.in_subquery(in_team));
+    let page = Keyset::by_text(user::Column::Email, user::Column::Id).page(db, accounts, req).await?;
+    let mut members: std::collections::HashMap<String, membership::Model> = scope
+        .find::<membership::Entity>()
+        .filter(membership::Column::UserId.is_in(page.items.iter().map(|u| u.id.clone())))
         .all(db)
         .await?
         .into_iter()
-        .map(|u| (u.id.clone(), u))
+        .map(|m| (m.user_id.clone(), m))
         .collect();
-    let mut rows = Vec::with_capacity(members.len());
-    for m in members {
-        if let Some(u) = users.remove(&m.user_id) {
+    let info = page.page_info;
+    let mut rows = Vec::with_capacity(page.items.len());
+    for u in page.items {
+        if let Some(m) = members.remove(&u.id) {
             rows.push(MemberRow {
                 role: stored_role("memberships", &m.id, &m.role)?,
                 user_id: u.id,
@@ -163,7 +169,6 @@ pub async fn list(ctx: &Ctx, t: &tenant::Model) -> Result<TeamView, AppError> {
             });
         }
     }
-    rows.sort_by(|a, b| a.email.cmp(&b.email));
     let invitations = scope
         .find::<invitation::Entity>()
         .filter(invitation::Column::AcceptedAt.is_null())
@@ -188,7 +193,7 @@ pub async fn list(ctx: &Ctx, t: &tenant::Model) -> Result<TeamView, AppError> {
         tenant_id: t.id.clone(),
         tenant_name: t.name.clone(),
         tenant_status: t.status.clone(),
-        members: rows,
+        members: Page { items: rows, page_info: info },
         invitations,
         max_users,
         require_mfa: crate::auth::mfa::ssr::tenant_requires(db, &t.id).await?,

@@ -110,3 +110,66 @@ async fn following_next_page_links_shows_every_order_once_and_keeps_the_filter()
     let html = res.text().await.unwrap_or_default();
     assert!(html.contains("not valid (unknown cursor)"), "a bad cursor says so: {html:.200}");
 }
+
+#[tokio::test]
+async fn the_team_pages_by_email_with_the_whole_team_counted() {
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = spawn_app().await;
+    let acme = tenant_id(&app, "acme").await;
+    let now = chrono::Utc::now();
+    for i in 0..60 {
+        let id = format!("bulk-user-{i:03}");
+        entity::user::ActiveModel {
+            id: Set(id.clone()),
+            email: Set(format!("bulk{i:03}@acme.example")),
+            display_name: Set(format!("Bulk {i}")),
+            password_hash: Set(None),
+            disabled: Set(false),
+            is_platform_admin: Set(false),
+            created_at: Set(now),
+            last_login_at: Set(None),
+        }
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+        entity::membership::ActiveModel {
+            id: Set(format!("bulk-membership-{i:03}")),
+            user_id: Set(id),
+            tenant_id: Set(acme.clone()),
+            role: Set("member".into()),
+            created_at: Set(now),
+        }
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+    }
+    let admin = app.login("tenant_admin@acme.example").await;
+    let first = admin.call("team/list", &[("tenant_id", &acme)]).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let members = &first.body["members"];
+    let total = members["page_info"]["total"].as_u64().unwrap();
+    assert!(total >= 66, "60 added plus the seeded team: {total}");
+    let page1: Vec<String> =
+        members["items"].as_array().unwrap().iter().map(|m| m["email"].as_str().unwrap().to_string()).collect();
+    assert_eq!(page1.len(), 50);
+    let mut sorted = page1.clone();
+    sorted.sort();
+    assert_eq!(page1, sorted, "A–Z by e-mail");
+    let cursor = members["page_info"]["nextCursor"].as_str().expect("a next page").to_string();
+    let second = admin.call("team/list", &[("tenant_id", &acme), ("cursor", &cursor)]).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    let page2: Vec<String> = second.body["members"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["email"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(page1.len() + page2.len(), total as usize, "two pages hold the whole team");
+    assert!(page2.iter().all(|e| e > page1.last().unwrap()), "the second page continues after the first");
+    // The page itself shows the count of the whole team and a link to the next page.
+    let html = admin.get("/portal/team").await.text().await.unwrap();
+    assert!(html.contains(&format!("Members ({total} of")), "the heading counts the whole team");
+    assert!(html.contains("rel=\"next\""), "a next-page link");
+    let bad = admin.call("team/list", &[("tenant_id", &acme), ("cursor", "not-a-cursor")]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+}
