@@ -139,7 +139,7 @@ pub fn JobsPage() -> impl IntoView {
                 <label for="kind" class=LABEL>"Kind"</label>
                 <select id="kind" name="kind" class=INPUT>
                     <option value="">"Any"</option>
-                    {["provision_order", "service_action"].into_iter().map(|v| {
+                    {["provision_order", "service_action", "send_mail"].into_iter().map(|v| {
                         let sel = kind() == v;
                         view! { <option value=v selected=sel>{v.replace('_', " ")}</option> }
                     }).collect_view()}

@@ -173,3 +173,25 @@ async fn the_team_pages_by_email_with_the_whole_team_counted() {
     let bad = admin.call("team/list", &[("tenant_id", &acme), ("cursor", "not-a-cursor")]).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
 }
+
+#[tokio::test]
+async fn the_jobs_filter_takes_every_registered_kind_and_refuses_others() {
+    // With an SMTP relay, so the invitation below queues a send_mail job.
+    let app = spawn_app_custom(true, |_, _| {}).await;
+    let acme = tenant_id(&app, "acme").await;
+    let admin = app.login("tenant_admin@acme.example").await;
+    let r =
+        admin.call("team/invite", &[("tenant_id", &acme), ("email", "jobs@acme.example"), ("role", "member")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let staff = app.login("admin@patchbay.example").await;
+    let mail = staff.call("jobs/list", &[("status", ""), ("kind", "send_mail")]).await;
+    assert_eq!(mail.status, StatusCode::OK, "{}", mail.body);
+    let items = mail.body["items"].as_array().unwrap();
+    assert!(!items.is_empty() && items.iter().all(|j| j["kind"] == "send_mail"), "{}", mail.body);
+    let bad = staff.call("jobs/list", &[("status", ""), ("kind", "no_such_kind")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body["Validation"]["fields"].is_object(), "a field-level error: {}", bad.body);
+    let bad = staff.call("jobs/list", &[("status", "exploded"), ("kind", "")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body["Validation"]["fields"].is_object(), "a field-level error: {}", bad.body);
+}

@@ -51,7 +51,7 @@ pub async fn list_jobs(
         q = q.filter(job::Column::Status.eq(s.as_str()));
     }
     if let Some(k) = kind.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        if ![PROVISION_ORDER, SERVICE_ACTION].contains(&k) {
+        if crate::workers::handlers().get(k).is_none() {
             return Err(AppError::field("kind", "Choose a kind from the list."));
         }
         q = q.filter(job::Column::Kind.eq(k));
