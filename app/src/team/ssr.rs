@@ -56,22 +56,22 @@ fn open_invitations(scope: &Scope) -> sea_orm::Select<invitation::Entity> {
         .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
 }
 
-/// Refuse when the tenant's edition has no seat left. Runs under the tenant lock taken in
-/// `txn`, so two requests cannot both take the last seat. `holding`: an invitation whose
-/// seat is being turned into a membership (it is not counted twice).
-async fn ensure_seat(txn: &DatabaseTransaction, t: &tenant::Model, holding: Option<&str>) -> Result<(), AppError> {
-    lock_tenant(txn, &t.id).await?;
-    let ed = edition::Entity::find_by_id(t.edition_id.clone())
-        .one(txn)
+/// The tenant's edition; a tenant without one is corrupt data, not "no users allowed".
+async fn edition_of(db: &impl sea_orm::ConnectionTrait, t: &tenant::Model) -> Result<edition::Model, AppError> {
+    edition::Entity::find_by_id(t.edition_id.clone())
+        .one(db)
         .await?
-        .ok_or_else(|| AppError::corrupt("tenants", &t.id, format!("edition {} does not exist", t.edition_id)))?;
+        .ok_or_else(|| AppError::corrupt("tenants", &t.id, format!("edition {} does not exist", t.edition_id)))
+}
+
+/// Refuse when the tenant's edition has no seat left. Runs under the tenant lock taken in
+/// `txn`, so two requests cannot both take the last seat.
+async fn ensure_seat(txn: &DatabaseTransaction, t: &tenant::Model) -> Result<(), AppError> {
+    lock_tenant(txn, &t.id).await?;
+    let ed = edition_of(txn, t).await?;
     let scope = team(t);
     let members = scope.count::<membership::Entity>(txn).await?;
-    let mut invited = open_invitations(&scope);
-    if let Some(id) = holding {
-        invited = invited.filter(invitation::Column::Id.ne(id));
-    }
-    let invited = invited.count(txn).await?;
+    let invited = open_invitations(&scope).count(txn).await?;
     if members + invited >= ed.max_users.max(0) as u64 {
         return Err(AppError::Conflict(format!(
             "The {} edition allows {} users; {} are members or invited. Upgrade the edition or remove someone first.",
@@ -93,7 +93,8 @@ pub enum JoinedBy<'a> {
 
 /// Add a user to a tenant with a role: the one path for accepted invitations and for
 /// single sign-on, so both count seats the same way (inside `txn`, under the tenant
-/// lock). A full edition is `Conflict` with the reason.
+/// lock). A full edition is `Conflict` with the reason. An invitation is marked accepted
+/// in `txn` first, which frees the seat it held for the membership.
 pub async fn add_member(
     txn: &DatabaseTransaction,
     t: &tenant::Model,
@@ -102,11 +103,7 @@ pub async fn add_member(
     role: Role,
     joined_by: JoinedBy<'_>,
 ) -> Result<membership::Model, AppError> {
-    let holding = match &joined_by {
-        JoinedBy::Invitation(inv) => Some(inv.id.as_str()),
-        JoinedBy::SingleSignOn => None,
-    };
-    ensure_seat(txn, t, holding).await?;
+    ensure_seat(txn, t).await?;
     let scope = team(t);
     if scope.find::<membership::Entity>().filter(membership::Column::UserId.eq(user_id)).one(txn).await?.is_some() {
         return Err(AppError::Conflict("This person is already a member of the tenant.".into()));
@@ -188,7 +185,7 @@ pub async fn list(ctx: &Ctx, t: &tenant::Model, req: &PageRequest) -> Result<Tea
             })
         })
         .collect::<Result<_, AppError>>()?;
-    let max_users = edition::Entity::find_by_id(t.edition_id.clone()).one(db).await?.map(|e| e.max_users).unwrap_or(0);
+    let max_users = edition_of(db, t).await?.max_users;
     Ok(TeamView {
         tenant_id: t.id.clone(),
         tenant_name: t.name.clone(),
@@ -250,7 +247,7 @@ pub async fn invite(ctx: &Ctx, t: &tenant::Model, email: &str, role: &str) -> Re
         .exec(&txn)
         .await?;
     // Edition quota, members plus open invitations, counted under the tenant lock.
-    ensure_seat(&txn, t, None).await?;
+    ensure_seat(&txn, t).await?;
     invitation::ActiveModel {
         id: Set(id.clone()),
         tenant_id: Set(t.id.clone()),

@@ -172,3 +172,68 @@ async fn single_sign_on_is_refused_on_free_with_the_reason_and_the_settings_page
         "the reason is on the page"
     );
 }
+
+#[tokio::test]
+async fn an_invitation_holds_its_seat_until_it_is_accepted() {
+    let app = spawn_app().await;
+    let acme = tenant_id(&app, "acme").await;
+    let t = entity::tenant::Entity::find_by_id(acme.clone()).one(&app.state.db).await.unwrap().unwrap();
+    let members = entity::membership::Entity::find()
+        .filter(entity::membership::Column::TenantId.eq(&acme))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .len() as i32;
+    // Room for exactly one more person.
+    let ed = entity::edition::Entity::find_by_id(t.edition_id.clone()).one(&app.state.db).await.unwrap().unwrap();
+    let mut am: entity::edition::ActiveModel = ed.into();
+    am.max_users = Set(members + 1);
+    am.update(&app.state.db).await.unwrap();
+
+    let admin = app.login("tenant_admin@acme.example").await;
+    let first =
+        admin.call("team/invite", &[("tenant_id", &acme), ("email", "seat@acme.example"), ("role", "member")]).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let second =
+        admin.call("team/invite", &[("tenant_id", &acme), ("email", "noseat@acme.example"), ("role", "member")]).await;
+    assert_eq!(second.status, StatusCode::CONFLICT, "the open invitation holds the last seat: {}", second.body);
+    assert!(second.body.to_string().contains("allows"), "{}", second.body);
+
+    // Accepting turns the held seat into a membership (it is not counted twice).
+    let link = first.body["link"].as_str().unwrap().to_string();
+    let token = link.rsplit('/').next().unwrap();
+    let accepted = app
+        .client()
+        .call(
+            "accept_invitation",
+            &[
+                ("token", token),
+                ("display_name", "Seat Holder"),
+                ("password", "a-long-enough-password"),
+                ("password_confirm", "a-long-enough-password"),
+            ],
+        )
+        .await;
+    assert!(accepted.status.is_success() || accepted.status.is_redirection(), "{} {}", accepted.status, accepted.body);
+    let now = entity::membership::Entity::find()
+        .filter(entity::membership::Column::TenantId.eq(&acme))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .len() as i32;
+    assert_eq!(now, members + 1);
+    // The same link cannot be used again.
+    let again = app
+        .client()
+        .call(
+            "accept_invitation",
+            &[
+                ("token", token),
+                ("display_name", "Seat Holder"),
+                ("password", "a-long-enough-password"),
+                ("password_confirm", "a-long-enough-password"),
+            ],
+        )
+        .await;
+    assert!(!again.status.is_success(), "{} {}", again.status, again.body);
+}
