@@ -23,14 +23,14 @@ struct Row {
 
 async fn scenario(name: &'static str, postgres: bool, replicas: usize, orders: usize) -> Row {
     let app = spawn_app_on(postgres, false, |_, _| {}).await;
-    let (offering, a, b) = server::fixtures::cross_connect_ports(&app.state.db, 1000).await.expect("ports");
+    let (offering, a, b) = common::fixtures::cross_connect_ports(&app.state.db, 1000).await.expect("ports");
     let acme = tenant_id(&app, "acme").await;
     let mut running = Vec::new();
     for _ in 0..replicas {
         running.push(Replica::start(&app.database_url, 4, &[]).await);
     }
     let t0 = Instant::now();
-    let ids = server::fixtures::queue_orders(&app.state.db, &acme, (&offering, &a, &b), 1000, orders)
+    let ids = common::fixtures::queue_orders(&app.state.db, &acme, (&offering, &a, &b), 1000, orders)
         .await
         .expect("queue orders");
     let enqueue_s = t0.elapsed().as_secs_f64();

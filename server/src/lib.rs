@@ -3,7 +3,6 @@
 pub mod config;
 pub mod csrf;
 pub mod exports;
-pub mod fixtures;
 pub mod fn_status;
 pub mod live;
 pub mod metrics;

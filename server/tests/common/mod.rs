@@ -4,6 +4,7 @@
 //! real SMTP listener that keeps what it receives.
 #![allow(dead_code)]
 
+pub mod fixtures;
 pub mod idp;
 
 use std::sync::{Arc, Mutex};
@@ -423,6 +424,11 @@ impl Replica {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// The replica's process id (the pages benchmark reads its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// A browser-like client of this replica.

@@ -104,7 +104,7 @@ async fn two_orders_racing_for_the_last_service_slot_cannot_both_win() {
     let admin = app.login("tenant_admin@acme.example").await;
     let r = admin.call("orders/set_policy", &[("threshold", ""), ("currency", "EUR")]).await;
     assert!(r.status.is_success(), "{} {}", r.status, r.body);
-    let conn = server::fixtures::cross_connect_ports(&app.state.db, 1000).await.expect("ports");
+    let conn = crate::common::fixtures::cross_connect_ports(&app.state.db, 1000).await.expect("ports");
     let (one, two) = (app.login("billing_admin@acme.example").await, app.login("tenant_admin@acme.example").await);
     let (q1, q2) = (quote(&one, &conn).await, quote(&two, &conn).await);
 

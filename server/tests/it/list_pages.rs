@@ -24,8 +24,8 @@ async fn queries_for(app: &TestApp, c: &Client, path: &str) -> u64 {
 
 async fn add_orders(app: &TestApp, n: usize) {
     let acme = tenant_id(app, "acme").await;
-    let (offering, a, b) = server::fixtures::cross_connect_ports(&app.state.db, 1000).await.expect("ports");
-    server::fixtures::queue_orders(&app.state.db, &acme, (&offering, &a, &b), 1000, n).await.expect("orders");
+    let (offering, a, b) = crate::common::fixtures::cross_connect_ports(&app.state.db, 1000).await.expect("ports");
+    crate::common::fixtures::queue_orders(&app.state.db, &acme, (&offering, &a, &b), 1000, n).await.expect("orders");
 }
 
 #[tokio::test]

@@ -45,7 +45,7 @@ pub(crate) struct Conn {
 }
 
 pub(crate) async fn cross_connect(app: &TestApp) -> Conn {
-    let (offering, a, b) = server::fixtures::cross_connect_ports(&app.state.db, 1000).await.unwrap();
+    let (offering, a, b) = crate::common::fixtures::cross_connect_ports(&app.state.db, 1000).await.unwrap();
     Conn { offering, a, b }
 }
 

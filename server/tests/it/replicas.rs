@@ -12,14 +12,14 @@ async fn database() -> TestApp {
 }
 
 async fn queue(app: &TestApp, n: usize) -> Vec<String> {
-    let (offering, a, b) = server::fixtures::cross_connect_ports(&app.state.db, 1000).await.unwrap();
+    let (offering, a, b) = crate::common::fixtures::cross_connect_ports(&app.state.db, 1000).await.unwrap();
     let acme = tenant_id(app, "acme").await;
-    server::fixtures::queue_orders(&app.state.db, &acme, (&offering, &a, &b), 1000, n).await.unwrap()
+    crate::common::fixtures::queue_orders(&app.state.db, &acme, (&offering, &a, &b), 1000, n).await.unwrap()
 }
 
 /// Make the provider of the cross-connect ports answer slowly.
 async fn slow_provider(app: &TestApp, latency_ms: i32) {
-    let (_, a, _) = server::fixtures::cross_connect_ports(&app.state.db, 1000).await.unwrap();
+    let (_, a, _) = crate::common::fixtures::cross_connect_ports(&app.state.db, 1000).await.unwrap();
     let e = entity::endpoint::Entity::find_by_id(a).one(&app.state.db).await.unwrap().unwrap();
     entity::provider_adapter::ActiveModel {
         provider_id: Set(e.provider_id),

@@ -64,7 +64,7 @@ async fn fill_every_owned_table(app: &TestApp) {
     // quote, order, order_transition, outbox_event, audit_event, then job, service,
     // service_leg, service_event, sandbox_resource once the jobs have run.
     let billing = app.login("billing_admin@acme.example").await;
-    let (offering, a, b) = server::fixtures::cross_connect_ports(&app.state.db, 1000).await.expect("ports");
+    let (offering, a, b) = crate::common::fixtures::cross_connect_ports(&app.state.db, 1000).await.expect("ports");
     let q = billing
         .call(
             "quotes/create",

@@ -1,4 +1,6 @@
-//! Bulk order creation for benchmarks and load tests: `n` orders for the same connection,
+//! Test and benchmark support, not part of the production library (the tests include it
+//! through `common`, the benches by path). Bulk order creation for benchmarks and load
+//! tests: `n` orders for the same connection,
 //! written straight to `queued` (each with its quote, history, audit-free system
 //! transition and provisioning job) so that only provisioning is measured. The
 //! customer-facing path (`orders/place`) is covered by the integration tests.
