@@ -188,7 +188,11 @@ pub fn router(state: AppState, cfg: &Config) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(ctx_state.clone()),
+            move || {
+                provide_context(ctx_state.clone());
+                // One signed-in context per request, however many server functions it runs.
+                provide_context(app::auth::ssr::RequestCtx::default());
+            },
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

@@ -118,6 +118,7 @@ pub async fn logout() -> Result<(), AppError> {
             // Signed in through an IdP that offers sign-out: end that session too.
             let idp_logout = crate::sso::ssr::logout_url(&state, &session).await;
             session.flush().await.map_err(|e| AppError::internal("session flush", e))?;
+            RequestCtx::forget();
             leptos_axum::redirect(idp_logout.as_deref().unwrap_or("/login"));
             Ok(())
         }
@@ -136,6 +137,7 @@ pub async fn switch_tenant(tenant_id: String) -> Result<(), AppError> {
                 return Err(AppError::forbidden());
             };
             ctx.session.insert(KEY_TENANT, &t.id).await.map_err(|e| AppError::internal("session", e))?;
+            RequestCtx::forget();
             leptos_axum::redirect(home_path(false, Some(role)));
             Ok(())
         }
@@ -260,6 +262,7 @@ pub async fn accept_invitation(
             }
             establish(&state, &session, &user, &ip, "invitation", None, false).await?;
             session.insert(KEY_TENANT, &tenant_id).await.map_err(|e| AppError::internal("session", e))?;
+            RequestCtx::forget();
             leptos_axum::redirect(home_path(false, Some(role)));
             Ok(())
         }

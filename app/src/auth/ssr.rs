@@ -1,5 +1,7 @@
 //! Server-side authentication: the signed-in context, permission checks,
 //! password hashing and sign-in with throttling.
+use std::sync::Arc;
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{Duration, Utc};
@@ -145,14 +147,19 @@ pub fn is_plain_form_post() -> bool {
         .unwrap_or(false)
 }
 
-/// Give a server function's result its HTTP status (for API clients and tests).
+/// Give a server function's result its HTTP status (for API clients and tests). A page
+/// that is already redirecting (the shell sends a signed-out visitor to sign in, while the
+/// page's own resources fail with 401) keeps its redirect.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(e) = &result
         && !is_plain_form_post()
         && let (Some(opts), Ok(code)) =
             (leptos::prelude::use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(e.status()))
     {
-        opts.set_status(code);
+        let redirecting = opts.0.read().is_ok_and(|parts| parts.headers.contains_key(http::header::LOCATION));
+        if !redirecting {
+            opts.set_status(code);
+        }
     }
     result
 }
@@ -222,11 +229,48 @@ pub async fn tenant_role(
     Ok(Role::parse(&m.role).map(|r| (t, r)))
 }
 
+/// The signed-in context, loaded once per HTTP request. A server-rendered page calls
+/// several server functions (the shell's viewer and flash, then each of the page's
+/// resources), and each begins with `require*`: without this, the user, membership and
+/// tenant were read again for every one of them. The server provides a fresh one per
+/// request (`startup.rs`); concurrent callers wait for the one load. Code that changes who
+/// is signed in or which tenant is selected calls [`RequestCtx::forget`].
+#[derive(Clone, Default)]
+pub struct RequestCtx(Arc<std::sync::Mutex<Arc<tokio::sync::OnceCell<Option<Ctx>>>>>);
+
+impl RequestCtx {
+    fn cell(&self) -> Arc<tokio::sync::OnceCell<Option<Ctx>>> {
+        match self.0.lock() {
+            Ok(cell) => cell.clone(),
+            // A panic elsewhere while holding the lock: load afresh rather than fail.
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Drop this request's loaded context (after signing in or out, or switching tenant).
+    pub fn forget() {
+        if let Some(rc) = leptos::prelude::use_context::<RequestCtx>() {
+            let fresh = Arc::new(tokio::sync::OnceCell::new());
+            match rc.0.lock() {
+                Ok(mut cell) => *cell = fresh,
+                Err(poisoned) => *poisoned.into_inner() = fresh,
+            }
+        }
+    }
+}
+
 /// First line of every server function that needs a signed-in user.
 pub async fn require_user() -> Result<Ctx, AppError> {
-    let state = app_state()?;
-    let session = session().await?;
-    context_from_session(&state, &session).await?.ok_or(AppError::Unauthorized)
+    let load = || async {
+        let state = app_state()?;
+        let session = session().await?;
+        context_from_session(&state, &session).await
+    };
+    let ctx = match leptos::prelude::use_context::<RequestCtx>() {
+        Some(rc) => rc.cell().get_or_try_init(load).await?.clone(),
+        None => load().await?,
+    };
+    ctx.ok_or(AppError::Unauthorized)
 }
 
 /// Signed in, and allowed `perm` in the currently selected tenant (or platform admin).
@@ -277,20 +321,38 @@ pub async fn require_in_tenant(perm: Perm, tenant_id: &str) -> Result<(Ctx, tena
     Ok((ctx, tenant))
 }
 
+/// [`require_in_tenant`] for `tenant_id`, or for the tenant selected in the session when
+/// `tenant_id` is empty: a portal page names no tenant, so it can load without waiting for
+/// the viewer. Forbidden ("Select a tenant first.") when none is selected.
+pub async fn require_in_tenant_or_selected(perm: Perm, tenant_id: &str) -> Result<(Ctx, tenant::Model), AppError> {
+    if !tenant_id.is_empty() {
+        return require_in_tenant(perm, tenant_id).await;
+    }
+    let ctx = require(perm).await?;
+    let tenant = ctx.tenant()?.clone();
+    Ok((ctx, tenant))
+}
+
 /// The viewer DTO for the shell.
 pub async fn viewer(ctx: &Ctx) -> Result<Viewer, AppError> {
+    // Two statements however many tenants the user belongs to.
     let memberships =
         membership::Entity::find().filter(membership::Column::UserId.eq(&ctx.user.id)).all(ctx.db()).await?;
+    let by_id: std::collections::HashMap<String, tenant::Model> = tenant::Entity::find()
+        .filter(tenant::Column::Id.is_in(memberships.iter().map(|m| m.tenant_id.clone())))
+        .filter(tenant::Column::Status.ne("deleted"))
+        .all(ctx.db())
+        .await?
+        .into_iter()
+        .map(|t| (t.id.clone(), t))
+        .collect();
     let mut tenants = Vec::new();
     for m in memberships {
-        if let Some(t) = tenant::Entity::find_by_id(m.tenant_id.clone()).one(ctx.db()).await? {
-            if t.status == "deleted" {
-                continue;
-            }
-            if let Some(role) = Role::parse(&m.role) {
-                tenants.push(TenantChoice { id: t.id, name: t.name, slug: t.slug, role });
-            }
-        }
+        let Some(t) = by_id.get(&m.tenant_id) else { continue };
+        let role = Role::parse(&m.role).ok_or_else(|| {
+            AppError::internal("membership", format!("membership {} has an unknown role {:?}", m.id, m.role))
+        })?;
+        tenants.push(TenantChoice { id: t.id.clone(), name: t.name.clone(), slug: t.slug.clone(), role });
     }
     tenants.sort_by(|a, b| a.name.cmp(&b.name));
     let tenant = match &ctx.tenant {
@@ -510,6 +572,7 @@ pub async fn establish(
     if first.is_none() && !user.is_platform_admin {
         return Err(AppError::Forbidden("Your account is not a member of any active tenant.".into()));
     }
+    RequestCtx::forget();
     session.cycle_id().await.map_err(session_err)?;
     session.insert(KEY_USER, &user.id).await.map_err(session_err)?;
     session.insert(KEY_IP, ip).await.map_err(session_err)?;

@@ -94,56 +94,125 @@ pub fn faces(v: &Viewer) -> Vec<(&'static str, &'static str, Face)> {
     f
 }
 
+/// The shell's one viewer resource, provided to every page under it.
+#[derive(Clone, Copy)]
+pub struct ViewerResource(pub Resource<Result<Option<Viewer>, crate::error::AppError>>);
+
+/// The signed-in viewer from the shell's resource: `None` while it loads and when signed
+/// out. A tracked read: call it inside a `<Suspense/>`, which then waits for the viewer.
+pub fn use_viewer() -> Option<Viewer> {
+    use_context::<ViewerResource>().and_then(|r| r.0.get()).and_then(|r| r.ok()).flatten()
+}
+
 /// Signed-in area: loads the viewer, redirects to sign-in when there is none.
+///
+/// The page (`<Outlet/>`) is rendered outside every closure that reads the viewer. A
+/// Suspense re-runs its children's closures while it waits (once per resource that
+/// registers), so a page created inside the viewer's closure was built twice on the
+/// server, with every resource it creates fetched twice. Pages read the viewer with
+/// [`use_viewer`] inside their own Suspense instead.
 #[component]
 pub fn AppShell() -> impl IntoView {
     let viewer = Resource::new(|| (), |_| get_viewer());
+    provide_context(ViewerResource(viewer));
     // Created once per page load: a message left by a plain (no-JavaScript) form post.
     let flash = Resource::new(|| (), |_| take_flash());
-    let location = use_location();
-    view! {
-        <Suspense fallback=|| view! { <Loading/> }>
-            {move || {
-                viewer
-                    .get()
-                    .map(|res| match res {
-                        Ok(Some(v)) => {
-                            provide_context(v.clone());
-                            view! { <Frame viewer=v flash=flash/> }.into_any()
-                        }
-                        Ok(None) | Err(crate::error::AppError::Unauthorized) => {
-                            let next = location.pathname.get_untracked();
-                            let path = format!("/login?next={}", crate::audit::urlencode(&next));
-                            // Without JavaScript the server answers with the redirect itself.
-                            #[cfg(feature = "ssr")]
-                            leptos_axum::redirect(&path);
-                            view! { <Redirect path=path/> }.into_any()
-                        }
-                        Err(e) => view! { <div class="p-8"><ErrorBox err=e/></div> }.into_any(),
-                    })
-            }}
-        </Suspense>
-    }
-}
-
-const THEME_TOGGLE: &str = "var d=document.documentElement.classList.toggle('dark');try{localStorage.setItem('patchbay-theme',d?'dark':'light')}catch(e){}";
-
-#[component]
-fn Frame(viewer: Viewer, flash: Resource<Result<Option<String>, crate::error::AppError>>) -> impl IntoView {
-    let location = use_location();
-    let v = viewer.clone();
-    let face = Memo::new(move |_| Face::of(&location.pathname.get()));
-    let nav_viewer = viewer.clone();
-    let faces_list = faces(&viewer);
-    let tenant_name = viewer.tenant.as_ref().map(|t| t.name.clone());
-    let suspended = viewer.read_only().then(|| viewer.tenant.clone()).flatten();
-    let tenants = viewer.tenants.clone();
-    let current_tid = viewer.tenant.as_ref().map(|t| t.id.clone()).unwrap_or_default();
+    let pathname = use_location().pathname;
+    let face = Memo::new(move |_| Face::of(&pathname.get()));
     view! {
         <div class="min-h-screen bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100">
             <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:text-sm">
                 "Skip to content"
             </a>
+            <Suspense fallback=|| view! { <header class="h-14 border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900"></header> }>
+                {move || {
+                    viewer
+                        .get()
+                        .map(|res| match res {
+                            Ok(Some(v)) => view! { <Header viewer=v face=face/> }.into_any(),
+                            Ok(None) | Err(crate::error::AppError::Unauthorized) => {
+                                let next = pathname.get_untracked();
+                                let path = format!("/login?next={}", crate::audit::urlencode(&next));
+                                // Without JavaScript the server answers with the redirect itself.
+                                #[cfg(feature = "ssr")]
+                                leptos_axum::redirect(&path);
+                                view! { <Redirect path=path/> }.into_any()
+                            }
+                            Err(e) => view! { <div class="p-8"><ErrorBox err=e/></div> }.into_any(),
+                        })
+                }}
+            </Suspense>
+            <div class="flex">
+                <aside class="hidden w-56 shrink-0 border-r border-slate-200 bg-white px-3 py-6 md:block dark:border-slate-800 dark:bg-slate-900" style="min-height: calc(100vh - 3.5rem)">
+                    <nav aria-label="Main" class="space-y-1">
+                        <Suspense fallback=|| ()>
+                            {move || {
+                                use_viewer()
+                                    .map(|v| {
+                                        let here = pathname.get();
+                                        nav_items(face.get(), &v)
+                                            .into_iter()
+                                            .map(|(label, href)| {
+                                                let active = here == href || (href.len() > 8 && here.starts_with(href));
+                                                let cls = if active {
+                                                    "block rounded-md bg-indigo-50 px-3 py-2 text-sm font-medium text-indigo-700 dark:bg-indigo-500/10 dark:text-indigo-300"
+                                                } else {
+                                                    "block rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 dark:text-slate-400 dark:hover:bg-slate-800 dark:hover:text-white"
+                                                };
+                                                view! {
+                                                    <A href=href attr:class=cls attr:aria-current=active.then_some("page")>
+                                                        {label}
+                                                    </A>
+                                                }
+                                            })
+                                            .collect_view()
+                                    })
+                            }}
+                        </Suspense>
+                    </nav>
+                </aside>
+                <main id="main" class="min-w-0 flex-1 px-4 py-8 sm:px-8">
+                    <Suspense fallback=|| ()>
+                        {move || {
+                            use_viewer()
+                                .filter(|v| v.read_only())
+                                .and_then(|v| v.tenant)
+                                .map(|t| {
+                                    view! {
+                                        <Alert tone="warning">
+                                            <strong>{t.name.clone()} " is suspended"</strong>
+                                            {t.status_reason.clone().map(|r| format!(": {r}"))}
+                                            ". You can look around, but nothing can be changed until a platform administrator reactivates it."
+                                        </Alert>
+                                    }
+                                })
+                        }}
+                        {move || {
+                            flash
+                                .get()
+                                .and_then(|f| f.ok())
+                                .flatten()
+                                .map(|m| view! { <Alert tone="success">{m}</Alert> })
+                        }}
+                    </Suspense>
+                    <Outlet/>
+                </main>
+            </div>
+        </div>
+    }
+}
+
+const THEME_TOGGLE: &str = "var d=document.documentElement.classList.toggle('dark');try{localStorage.setItem('patchbay-theme',d?'dark':'light')}catch(e){}";
+
+/// The header (faces, tenant switcher, theme, user menu) and the narrow-screen navigation.
+#[component]
+fn Header(viewer: Viewer, face: Memo<Face>) -> impl IntoView {
+    let v = viewer.clone();
+    let faces_list = faces(&viewer);
+    let tenant_name = viewer.tenant.as_ref().map(|t| t.name.clone());
+    let tenants = viewer.tenants.clone();
+    let current_tid = viewer.tenant.as_ref().map(|t| t.id.clone()).unwrap_or_default();
+    view! {
             <header class="sticky top-0 z-30 border-b border-slate-200 bg-white/90 backdrop-blur dark:border-slate-800 dark:bg-slate-900/90">
                 <div class="flex h-14 items-center gap-4 px-4 sm:px-6">
                     <a href="/" class="flex items-center gap-2 font-semibold tracking-tight text-slate-900 dark:text-white">
@@ -231,53 +300,5 @@ fn Frame(viewer: Viewer, flash: Resource<Result<Option<String>, crate::error::Ap
                     }
                 }
             </nav>
-            <div class="flex">
-                <aside class="hidden w-56 shrink-0 border-r border-slate-200 bg-white px-3 py-6 md:block dark:border-slate-800 dark:bg-slate-900" style="min-height: calc(100vh - 3.5rem)">
-                    <nav aria-label="Main" class="space-y-1">
-                        {move || {
-                            let here = location.pathname.get();
-                            nav_items(face.get(), &nav_viewer)
-                                .into_iter()
-                                .map(|(label, href)| {
-                                    let active = here == href || (href.len() > 8 && here.starts_with(href));
-                                    let cls = if active {
-                                        "block rounded-md bg-indigo-50 px-3 py-2 text-sm font-medium text-indigo-700 dark:bg-indigo-500/10 dark:text-indigo-300"
-                                    } else {
-                                        "block rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 dark:text-slate-400 dark:hover:bg-slate-800 dark:hover:text-white"
-                                    };
-                                    view! {
-                                        <A href=href attr:class=cls attr:aria-current=active.then_some("page")>
-                                            {label}
-                                        </A>
-                                    }
-                                })
-                                .collect_view()
-                        }}
-                    </nav>
-                </aside>
-                <main id="main" class="min-w-0 flex-1 px-4 py-8 sm:px-8">
-                    {suspended
-                        .map(|t| {
-                            view! {
-                                <Alert tone="warning">
-                                    <strong>{t.name.clone()} " is suspended"</strong>
-                                    {t.status_reason.clone().map(|r| format!(": {r}"))}
-                                    ". You can look around, but nothing can be changed until a platform administrator reactivates it."
-                                </Alert>
-                            }
-                        })}
-                    <Suspense fallback=|| ()>
-                        {move || {
-                            flash
-                                .get()
-                                .and_then(|f| f.ok())
-                                .flatten()
-                                .map(|m| view! { <Alert tone="success">{m}</Alert> })
-                        }}
-                    </Suspense>
-                    <Outlet/>
-                </main>
-            </div>
-        </div>
     }
 }

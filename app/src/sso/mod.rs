@@ -18,6 +18,9 @@ use crate::error::AppError;
 /// The SSO page's view of a configuration. The client secret is never included.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsoSettings {
+    /// The tenant these settings belong to (the page's forms post it back).
+    pub tenant_id: String,
+    pub tenant_name: String,
     pub configured: bool,
     pub issuer: String,
     pub client_id: String,
@@ -53,15 +56,21 @@ pub struct TenantLogin {
 }
 
 #[server(endpoint = "sso/get")]
+/// An empty `tenant_id` means the tenant selected in the session (the portal's page).
 pub async fn get_sso_settings(tenant_id: String) -> Result<SsoSettings, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
     respond(
         async {
             use sea_orm::EntityTrait;
-            let (ctx, t) = require_in_tenant(Perm::SsoManage, &tenant_id).await?;
+            let (ctx, t) = require_in_tenant_or_selected(Perm::SsoManage, &tenant_id).await?;
             let cfg = entity::sso_config::Entity::find_by_id(t.id.clone()).one(ctx.db()).await?;
             let gate = crate::core::features::gate_for(ctx.db(), &t, crate::core::features::Feature::Sso).await?;
-            Ok(SsoSettings { blocked: gate.reason, ..ssr::settings_of(&ctx.state, cfg)? })
+            Ok(SsoSettings {
+                tenant_id: t.id.clone(),
+                tenant_name: t.name.clone(),
+                blocked: gate.reason,
+                ..ssr::settings_of(&ctx.state, cfg)?
+            })
         }
         .await,
     )

@@ -4,31 +4,24 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::*;
-use crate::auth::Viewer;
 use crate::components::ui::*;
 
 #[component]
 pub fn SsoPage() -> impl IntoView {
-    let viewer = use_context::<Viewer>();
-    let Some(t) = viewer.and_then(|v| v.tenant) else {
-        return view! { <EmptyState title="No tenant selected" body="Choose a tenant in the header first."/> }
-            .into_any();
-    };
-    let tid = t.id.clone();
     let save = ServerAction::<SaveSsoSettings>::new();
     let test = ServerAction::<TestSso>::new();
     let remove = ServerAction::<RemoveSso>::new();
     let settings = Resource::new(
-        move || (tid.clone(), save.version().get(), remove.version().get()),
-        |(id, ..)| get_sso_settings(id),
+        move || (save.version().get(), remove.version().get()),
+        // The tenant selected in the session: this page names none, so it needs no viewer.
+        |_| get_sso_settings(String::new()),
     );
     let err = action_error(save);
     let remove_err = action_error(remove);
     let saved = move || save.value().get().is_some_and(|r| r.is_ok());
-    let tenant_name = t.name.clone();
     view! {
         <Title text="Security & SSO"/>
-        <PageHeader title="Security & single sign-on" subtitle=format!("Let {tenant_name} sign in with your own identity provider (Entra ID, Okta, Keycloak, Google Workspace…).")/>
+        <PageHeader title="Security & single sign-on" subtitle="Let your people sign in with your own identity provider (Entra ID, Okta, Keycloak, Google Workspace…)."/>
         {move || saved().then(|| view! { <Alert tone="success">"Single sign-on settings saved."</Alert> })}
         <FormError err=err/>
         <FormError err=remove_err/>
@@ -39,7 +32,7 @@ pub fn SsoPage() -> impl IntoView {
                     .map(|r| match r {
                         Err(e) => view! { <ErrorBox err=e/> }.into_any(),
                         Ok(s) => {
-                            let tid = t.id.clone();
+                            let tid = s.tenant_id.clone();
                             let (tid2, tid3) = (tid.clone(), tid.clone());
                             let secret_hint = if s.has_secret {
                                 "Saved and encrypted; it is never shown again. Leave empty to keep it."

@@ -53,12 +53,13 @@ pub struct InviteResult {
     pub email_error: Option<String>,
 }
 
+/// An empty `tenant_id` means the tenant selected in the session (the portal's page).
 #[server(endpoint = "team/list")]
 pub async fn list_team(tenant_id: String, cursor: Option<String>) -> Result<TeamView, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
     respond(
         async {
-            let (ctx, t) = require_in_tenant(Perm::TeamView, &tenant_id).await?;
+            let (ctx, t) = require_in_tenant_or_selected(Perm::TeamView, &tenant_id).await?;
             ssr::list(&ctx, &t, &crate::core::page::PageRequest::new(cursor)).await
         }
         .await,

@@ -3,7 +3,6 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::*;
-use crate::auth::Viewer;
 use crate::components::list::Pager;
 use crate::components::ui::*;
 
@@ -13,18 +12,11 @@ fn role_options() -> Vec<(String, String)> {
 
 #[component]
 pub fn PortalTeamPage() -> impl IntoView {
-    let viewer = use_context::<Viewer>();
-    match viewer.and_then(|v| v.tenant) {
-        Some(t) => view! {
-            <Title text="Team"/>
-            <PageHeader title="Team" subtitle=format!("People with access to {} and what they may do.", t.name)/>
-            <TeamPanel tenant_id=t.id/>
-        }
-        .into_any(),
-        None => {
-            view! { <EmptyState title="No tenant selected" body="Choose a tenant in the header to see its team."/> }
-                .into_any()
-        }
+    // The tenant selected in the session (an empty id): the page needs no viewer to load.
+    view! {
+        <Title text="Team"/>
+        <PageHeader title="Team" subtitle="People with access to this tenant and what they may do."/>
+        <TeamPanel tenant_id=String::new()/>
     }
 }
 

@@ -43,6 +43,8 @@ pub fn settings_of(state: &AppState, cfg: Option<sso_config::Model>) -> Result<S
         Some(c) => {
             let stored = parse_stored(&c)?;
             SsoSettings {
+                tenant_id: String::new(),
+                tenant_name: String::new(),
                 configured: true,
                 issuer: c.issuer,
                 client_id: c.client_id,
