@@ -68,6 +68,7 @@ pub struct LocationFilter {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocationsView {
     pub rows: Vec<LocationRow>,
+    pub page_info: crate::core::page::PageInfo,
     pub providers: Vec<(String, String)>,
     pub metros: Vec<String>,
     pub countries: Vec<String>,
@@ -237,12 +238,14 @@ pub async fn list_locations(
     metro: Option<String>,
     country: Option<String>,
     kind: Option<String>,
+    cursor: Option<String>,
 ) -> Result<LocationsView, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
     respond(
         async {
             let ctx = require(Perm::PortalView).await?;
-            ssr::locations(ctx.db(), &LocationFilter { provider, metro, country, kind }).await
+            let req = crate::core::page::PageRequest::new(cursor);
+            ssr::locations(ctx.db(), &LocationFilter { provider, metro, country, kind }, &req).await
         }
         .await,
     )
@@ -307,13 +310,14 @@ pub async fn get_quote(quote_id: String) -> Result<QuoteRow, AppError> {
     )
 }
 
+/// One page of the catalog's endpoints, A–Z by name.
 #[server(endpoint = "catalog/admin/endpoints")]
-pub async fn admin_endpoints() -> Result<Vec<EndpointRow>, AppError> {
+pub async fn admin_endpoints(cursor: Option<String>) -> Result<Page<EndpointRow>, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
     respond(
         async {
             let ctx = require(Perm::CatalogManage).await?;
-            ssr::load_endpoints(ctx.db()).await?.iter().map(|l| l.row()).collect()
+            ssr::endpoints_page(ctx.db(), &crate::core::page::PageRequest::new(cursor)).await
         }
         .await,
     )

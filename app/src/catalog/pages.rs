@@ -4,9 +4,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
-use crate::auth::Viewer;
 use crate::auth::permissions::Perm;
-use crate::components::list::PagedList;
+use crate::components::layout::use_viewer;
+use crate::components::list::{PagedList, Pager};
 use crate::components::ui::*;
 
 fn q(
@@ -26,8 +26,8 @@ pub fn LocationsPage() -> impl IntoView {
     let (provider, metro, country, kind) =
         (q(query, "provider"), q(query, "metro"), q(query, "country"), q(query, "kind"));
     let data = Resource::new(
-        move || (provider(), metro(), country(), kind()),
-        |(p, m, c, k)| list_locations(opt(p), opt(m), opt(c), opt(k)),
+        move || (provider(), metro(), country(), kind(), query.with(|m| m.get("cursor"))),
+        |(p, m, c, k, cursor)| list_locations(opt(p), opt(m), opt(c), opt(k), cursor),
     );
     view! {
         <Title text="Locations"/>
@@ -72,7 +72,8 @@ pub fn LocationsPage() -> impl IntoView {
                                         <a href="/portal/locations" class=BTN_SECONDARY>"Reset"</a>
                                     </div>
                                 </form>
-                                {if v.rows.is_empty() {
+                                {let shown = v.rows.len();
+                                if v.rows.is_empty() {
                                     view! { <EmptyState title="No locations match" body="Clear a filter to see more of the catalog."/> }.into_any()
                                 } else {
                                     view! {
@@ -116,6 +117,7 @@ pub fn LocationsPage() -> impl IntoView {
                                                 })
                                                 .collect_view()}
                                         </div>
+                                        <Pager total=v.page_info.total shown=shown next=v.page_info.next_cursor.clone() after_cursor=v.page_info.after_cursor noun="locations"/>
                                     }
                                         .into_any()
                                 }}
@@ -150,7 +152,7 @@ pub fn QuoteBuilderPage() -> impl IntoView {
     );
     let save = ServerAction::<CreateQuote>::new();
     let save_err = action_error(save);
-    let can_save = use_context::<Viewer>().is_some_and(|v| v.can(Perm::QuoteCreate));
+    let can_save = move || use_viewer().is_some_and(|v| v.can(Perm::QuoteCreate));
     view! {
         <Title text="New quote"/>
         <PageHeader title="New quote" subtitle="Pick both ends, a bandwidth and a term: serviceability and price update as you go."/>
@@ -268,7 +270,7 @@ pub fn QuoteBuilderPage() -> impl IntoView {
                                                 <PriceSummary lines=p.lines.clone() nrc=p.nrc.clone() monthly=p.monthly.clone() total=p.total.clone()/>
                                                 <p class="mt-2 text-xs text-slate-500 dark:text-slate-400">{format!("Prices from {}. Quotes are valid for 30 days and keep these prices.", p.price_book)}</p>
                                             })}
-                                            {(p.serviceable && can_save).then(|| view! {
+                                            {(p.serviceable && can_save()).then(|| view! {
                                                 <ActionForm action=save attr:class="mt-4">
                                                     <input type="hidden" name="offering_id" value=i.offering_id.clone()/>
                                                     <input type="hidden" name="a_endpoint_id" value=i.a_endpoint_id.clone()/>
@@ -355,7 +357,7 @@ pub fn QuoteDetailPage() -> impl IntoView {
     let place = ServerAction::<crate::orders::PlaceOrder>::new();
     let quote = Resource::new(move || (id(), place.version().get()), |(id, _)| get_quote(id));
     let err = action_error(place);
-    let can_order = use_context::<Viewer>().is_some_and(|v| v.can(Perm::OrderPlace) && !v.read_only());
+    let can_order = move || use_viewer().is_some_and(|v| v.can(Perm::OrderPlace) && !v.read_only());
     view! {
         <Suspense fallback=|| view! { <Loading/> }>
             {move || {
@@ -380,7 +382,7 @@ pub fn QuoteDetailPage() -> impl IntoView {
                                     </Card>
                                 </div>
                                 <div>
-                                    {match (q.status.as_str(), can_order) {
+                                    {match (q.status.as_str(), can_order()) {
                                         ("open", true) => view! {
                                             <Card title="Place an order">
                                                 <FormError err=err/>
@@ -418,7 +420,11 @@ pub fn CatalogAdminPage() -> impl IntoView {
     let set = ServerAction::<SetEndpoint>::new();
     let add_loc = ServerAction::<AddLocation>::new();
     let add_ep = ServerAction::<AddEndpoint>::new();
-    let eps = Resource::new(move || (set.version().get(), add_ep.version().get()), |_| admin_endpoints());
+    let query = use_query_map();
+    let eps = Resource::new(
+        move || (query.with(|m| m.get("cursor")), set.version().get(), add_ep.version().get()),
+        |(cursor, ..)| admin_endpoints(cursor),
+    );
     let refs = Resource::new(move || add_loc.version().get(), |_| get_catalog_refs());
     let err = action_error(set);
     let loc_err = action_error(add_loc);
@@ -463,40 +469,35 @@ pub fn CatalogAdminPage() -> impl IntoView {
             </Card>
         </div>
         <FormError err=err/>
-        <Suspense fallback=|| view! { <Loading/> }>
-            {move || {
-                eps.get()
-                    .map(|r| match r {
-                        Err(e) => view! { <ErrorBox err=e/> }.into_any(),
-                        Ok(list) => view! {
-                            <Table label="Endpoints" headers=vec!["Endpoint", "Location", "Kind", "Bandwidths", "Capacity (Mbps)", ""]>
-                                {list.into_iter().map(|e| {
-                                    let cap_id = format!("cap-{}", e.id);
-                                    let act_id = format!("act-{}", e.id);
-                                    view! {
-                                        <tr>
-                                            <td class=TD><span class="font-medium">{e.name.clone()}</span><span class="block text-xs text-slate-500 dark:text-slate-400">{e.provider.clone()}{e.cloud_region.clone().map(|r| format!(" · {r}"))}</span></td>
-                                            <td class=TD>{format!("{} · {}", e.metro, e.facility)}</td>
-                                            <td class=TD>{kind_label(&e.kind)}</td>
-                                            <td class=format!("{TD} text-xs")><span class="block max-w-xs truncate" title=e.bandwidths.join(", ")>{e.bandwidths.join(", ")}</span></td>
-                                            <td class=TD colspan="2">
-                                                <ActionForm action=set attr:class="flex items-center gap-2">
-                                                    <input type="hidden" name="endpoint_id" value=e.id.clone()/>
-                                                    <label for=cap_id.clone() class="sr-only">"Capacity in Mbps"</label>
-                                                    <input id=cap_id name="capacity_mbps" type="number" min="0" value=e.capacity_mbps.to_string() class="w-28 rounded-md border-0 px-2 py-1 text-sm ring-1 ring-inset ring-slate-300 dark:bg-slate-950 dark:ring-slate-700"/>
-                                                    <input id=act_id.clone() name="active" type="checkbox" checked=e.active class="h-4 w-4"/>
-                                                    <label for=act_id class="text-sm">"Open"</label>
-                                                    <button type="submit" class=BTN_SECONDARY>"Save"</button>
-                                                </ActionForm>
-                                            </td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </Table>
-                        }.into_any(),
-                    })
-            }}
-        </Suspense>
+        <PagedList
+            resource=eps
+            headers=vec!["Endpoint", "Location", "Kind", "Bandwidths", "Capacity (Mbps)", ""]
+            row=move |e: EndpointRow| {
+                let cap_id = format!("cap-{}", e.id);
+                let act_id = format!("act-{}", e.id);
+                view! {
+                    <tr>
+                        <td class=TD><span class="font-medium">{e.name.clone()}</span><span class="block text-xs text-slate-500 dark:text-slate-400">{e.provider.clone()}{e.cloud_region.clone().map(|r| format!(" · {r}"))}</span></td>
+                        <td class=TD>{format!("{} · {}", e.metro, e.facility)}</td>
+                        <td class=TD>{kind_label(&e.kind)}</td>
+                        <td class=format!("{TD} text-xs")><span class="block max-w-xs truncate" title=e.bandwidths.join(", ")>{e.bandwidths.join(", ")}</span></td>
+                        <td class=TD colspan="2">
+                            <ActionForm action=set attr:class="flex items-center gap-2">
+                                <input type="hidden" name="endpoint_id" value=e.id.clone()/>
+                                <label for=cap_id.clone() class="sr-only">"Capacity in Mbps"</label>
+                                <input id=cap_id name="capacity_mbps" type="number" min="0" value=e.capacity_mbps.to_string() class="w-28 rounded-md border-0 px-2 py-1 text-sm ring-1 ring-inset ring-slate-300 dark:bg-slate-950 dark:ring-slate-700"/>
+                                <input id=act_id.clone() name="active" type="checkbox" checked=e.active class="h-4 w-4"/>
+                                <label for=act_id class="text-sm">"Open"</label>
+                                <button type="submit" class=BTN_SECONDARY>"Save"</button>
+                            </ActionForm>
+                        </td>
+                    </tr>
+                }
+            }
+            empty_title="No endpoints yet"
+            empty_body="Add a location, then an endpoint in it: customers can quote it once it is open."
+            noun="endpoints"
+        />
     }
 }
 

@@ -13,57 +13,111 @@ use crate::catalog::service::{check, mbps_label};
 use crate::catalog::*;
 use crate::error::{AppError, FieldErrors};
 
-/// The locations browser.
-pub async fn locations(db: &DatabaseConnection, f: &LocationFilter) -> Result<LocationsView, AppError> {
-    let all = load_endpoints(db).await?;
-    let offerings = offering::Entity::find().order_by_asc(offering::Column::Name).all(db).await?;
-    let mut providers: Vec<(String, String)> =
-        all.iter().map(|l| (l.provider.key.clone(), l.provider.name.clone())).collect();
-    providers.sort();
-    providers.dedup();
-    let mut metros: Vec<String> = all.iter().map(|l| l.location.metro.clone()).collect();
-    metros.sort();
-    metros.dedup();
-    let mut countries: Vec<String> = all.iter().map(|l| l.location.country.clone()).collect();
-    countries.sort();
-    countries.dedup();
-    let want =
-        |v: &Option<String>, x: &str| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).is_none_or(|s| s == x);
-    let mut by_location: BTreeMap<(String, String), Vec<&Loaded>> = BTreeMap::new();
-    for l in &all {
-        if want(&f.provider, &l.provider.key)
-            && want(&f.metro, &l.location.metro)
-            && want(&f.country, &l.location.country)
-            && want(&f.kind, &l.endpoint.kind)
-        {
-            by_location.entry((l.location.metro.clone(), l.location.key.clone())).or_default().push(l);
-        }
+/// The locations browser: one page of facilities (A–Z by metro) with the endpoints that
+/// match the filters. Seven statements whatever the catalog's size: the total and the page
+/// of locations, their endpoints and providers (by `is_in`), the products, and the metro
+/// and country choices for the filter bar.
+pub async fn locations(
+    db: &DatabaseConnection,
+    f: &LocationFilter,
+    req: &crate::core::page::PageRequest,
+) -> Result<LocationsView, AppError> {
+    use std::collections::HashMap;
+
+    use entity::{endpoint, location, provider};
+    use sea_orm::{Condition, QuerySelect, sea_query::Query};
+
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let (want_provider, want_metro, want_country, want_kind) =
+        (given(&f.provider), given(&f.metro), given(&f.country), given(&f.kind));
+    let providers_all = provider::Entity::find().order_by_asc(provider::Column::Name).all(db).await?;
+    let provider_id = match &want_provider {
+        Some(key) => match providers_all.iter().find(|p| &p.key == key) {
+            Some(p) => Some(p.id.clone()),
+            // An unknown provider matches nothing (not everything).
+            None => Some(String::new()),
+        },
+        None => None,
+    };
+    // Endpoints that match the endpoint filters, as a subquery for their locations.
+    let mut endpoint_cond = Condition::all();
+    if let Some(id) = &provider_id {
+        endpoint_cond = endpoint_cond.add(endpoint::Column::ProviderId.eq(id.clone()));
     }
-    let mut rows = Vec::new();
-    for ((_, _), eps) in by_location {
-        let loc = &eps[0].location;
-        let here: Vec<String> =
-            all.iter().filter(|l| l.location.id == loc.id).map(|l| l.endpoint.kind.clone()).collect();
-        // What can be reached from this location: offerings with one end available here.
-        let mut reachable = Vec::new();
-        for o in &offerings {
-            let f = offering_facts(o)?;
-            if here.iter().any(|k| f.a_kinds.contains(k) || f.b_kinds.contains(k)) {
-                reachable.push(o.name.clone());
+    if let Some(k) = &want_kind {
+        endpoint_cond = endpoint_cond.add(endpoint::Column::Kind.eq(k.clone()));
+    }
+    let mut select = location::Entity::find().filter(
+        location::Column::Id.in_subquery(
+            Query::select()
+                .column(endpoint::Column::LocationId)
+                .from(endpoint::Entity)
+                .cond_where(endpoint_cond)
+                .to_owned(),
+        ),
+    );
+    if let Some(m) = &want_metro {
+        select = select.filter(location::Column::Metro.eq(m.clone()));
+    }
+    if let Some(c) = &want_country {
+        select = select.filter(location::Column::Country.eq(c.clone()));
+    }
+    let page = crate::core::page::Keyset::<location::Entity>::by_text(location::Column::Metro, location::Column::Id)
+        .page(db, select, req)
+        .await?;
+    let endpoints = endpoint::Entity::find()
+        .filter(endpoint::Column::LocationId.is_in(page.items.iter().map(|l| l.id.clone())))
+        .order_by_asc(endpoint::Column::Name)
+        .all(db)
+        .await?;
+    let providers: HashMap<String, provider::Model> = providers_all.iter().map(|p| (p.id.clone(), p.clone())).collect();
+    let offerings = offering::Entity::find().order_by_asc(offering::Column::Name).all(db).await?;
+    let facts =
+        offerings.iter().map(|o| Ok((o.name.clone(), offering_facts(o)?))).collect::<Result<Vec<_>, AppError>>()?;
+    let distinct = |col: location::Column| {
+        location::Entity::find().select_only().column(col).distinct().order_by_asc(col).into_tuple::<String>().all(db)
+    };
+    let metros = distinct(location::Column::Metro).await?;
+    let countries = distinct(location::Column::Country).await?;
+    let mut rows = Vec::with_capacity(page.items.len());
+    for loc in page.items {
+        let here: Vec<&endpoint::Model> = endpoints.iter().filter(|e| e.location_id == loc.id).collect();
+        let mut shown = Vec::new();
+        for e in &here {
+            let matches = provider_id.as_ref().is_none_or(|p| &e.provider_id == p)
+                && want_kind.as_ref().is_none_or(|k| &e.kind == k);
+            if !matches {
+                continue;
             }
+            let p = providers.get(&e.provider_id).ok_or_else(|| {
+                AppError::internal("catalog", format!("endpoint {} names a provider that does not exist", e.id))
+            })?;
+            shown.push(Loaded { endpoint: (*e).clone(), provider: p.clone(), location: loc.clone() }.row()?);
         }
+        // What can be reached from this location: products with one end available here.
+        let reachable = facts
+            .iter()
+            .filter(|(_, f)| here.iter().any(|e| f.a_kinds.contains(&e.kind) || f.b_kinds.contains(&e.kind)))
+            .map(|(name, _)| name.clone())
+            .collect();
         rows.push(LocationRow {
-            key: loc.key.clone(),
-            facility: loc.facility.clone(),
-            operator: loc.operator.clone(),
-            metro: loc.metro.clone(),
-            country: loc.country.clone(),
-            region: loc.region.clone(),
-            endpoints: eps.iter().map(|l| l.row()).collect::<Result<_, _>>()?,
+            key: loc.key,
+            facility: loc.facility,
+            operator: loc.operator,
+            metro: loc.metro,
+            country: loc.country,
+            region: loc.region,
+            endpoints: shown,
             reachable,
         });
     }
-    Ok(LocationsView { rows, providers, metros, countries })
+    Ok(LocationsView {
+        rows,
+        page_info: page.page_info,
+        providers: providers_all.into_iter().map(|p| (p.key, p.name)).collect(),
+        metros,
+        countries,
+    })
 }
 
 /// What the quote builder offers: products and the endpoints open for orders.

@@ -115,6 +115,43 @@ pub async fn load_endpoints(db: &impl ConnectionTrait) -> Result<Vec<Loaded>, Ap
     Ok(out)
 }
 
+/// One page of endpoints, A–Z by name: three statements (total, rows, and their providers
+/// and locations by `is_in`) whatever the catalog's size.
+pub async fn endpoints_page(
+    db: &impl ConnectionTrait,
+    req: &crate::core::page::PageRequest,
+) -> Result<crate::core::page::Page<EndpointRow>, AppError> {
+    use crate::core::page::Keyset;
+    let page = Keyset::<endpoint::Entity>::by_text(endpoint::Column::Name, endpoint::Column::Id)
+        .page(db, endpoint::Entity::find(), req)
+        .await?;
+    let providers: HashMap<String, provider::Model> = provider::Entity::find()
+        .filter(provider::Column::Id.is_in(page.items.iter().map(|e| e.provider_id.clone())))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    let locations: HashMap<String, location::Model> = location::Entity::find()
+        .filter(location::Column::Id.is_in(page.items.iter().map(|e| e.location_id.clone())))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| (l.id.clone(), l))
+        .collect();
+    let mut items = Vec::with_capacity(page.items.len());
+    for e in page.items {
+        let (Some(p), Some(l)) = (providers.get(&e.provider_id), locations.get(&e.location_id)) else {
+            return Err(AppError::internal(
+                "catalog",
+                format!("endpoint {} names a provider or location that does not exist", e.id),
+            ));
+        };
+        items.push(Loaded { endpoint: e, provider: p.clone(), location: l.clone() }.row()?);
+    }
+    Ok(crate::core::page::Page { items, page_info: page.page_info })
+}
+
 pub async fn load_endpoint(db: &impl ConnectionTrait, id: &str) -> Result<Option<Loaded>, AppError> {
     let Some(e) = endpoint::Entity::find_by_id(id.to_string()).one(db).await? else { return Ok(None) };
     let p = provider::Entity::find_by_id(e.provider_id.clone()).one(db).await?;
