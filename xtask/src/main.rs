@@ -27,6 +27,10 @@ Commands:
   bench provisioning  orders provisioned per second on SQLite, PostgreSQL and two
                       PostgreSQL replicas (release build; PostgreSQL rows need
                       PATCHBAY_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres)
+  bench pages         server-rendered pages of a tenant with 10,000 services and orders
+                      at 8 connections, beside an axum hello world (release build; also
+                      builds the release frontend and prints its compressed sizes;
+                      BENCH_ROWS and BENCH_SECONDS shrink it)
   help                show this message
 ";
 
@@ -62,7 +66,8 @@ fn dispatch() -> Result<ExitCode> {
         }
         Some("bench") => match rest.as_slice() {
             [what] if what == "provisioning" => suite::bench_provisioning(&Project::locate()?),
-            _ => bail!("usage: cargo xtask bench provisioning"),
+            [what] if what == "pages" => suite::bench_pages(&Project::locate()?),
+            _ => bail!("usage: cargo xtask bench provisioning|pages"),
         },
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");

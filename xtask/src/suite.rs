@@ -339,3 +339,12 @@ pub fn bench_provisioning(project: &Project) -> Result<ExitCode> {
     let status = cmd.status()?;
     Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
+
+/// `cargo xtask bench pages`: the release frontend (for its compressed sizes), then the
+/// release-built benchmark in `server/benches/pages.rs`.
+pub fn bench_pages(project: &Project) -> Result<ExitCode> {
+    crate::tools::ensure(project)?;
+    project.leptos_build(crate::project::Profile::Release)?;
+    let status = project.cargo().args(["bench", "-p", "server", "--bench", "pages"]).status()?;
+    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
