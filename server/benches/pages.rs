@@ -198,7 +198,12 @@ async fn place_orders(app: &TestApp, n: usize) -> Duration {
                 let o = c
                     .call(
                         "orders/place",
-                        &[("quote_id", &qid), ("po_number", "BENCH"), ("cost_centre", ""), ("description", "")],
+                        &[
+                            ("quote_id", &qid),
+                            ("po_number", "BENCH"),
+                            ("cost_centre", ""),
+                            ("description", "Benchmark connection"),
+                        ],
                     )
                     .await;
                 assert!(o.status.is_success(), "order: {} {}", o.status, o.body);

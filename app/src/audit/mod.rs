@@ -78,6 +78,9 @@ pub struct AuditPage {
     pub platform_view: bool,
     /// Why the bulk export is unavailable (the tenant's edition), shown beside it.
     pub export_blocked: Option<String>,
+    /// The caller's role includes exporting the trail.
+    #[serde(default)]
+    pub can_export: bool,
 }
 
 pub const PAGE_SIZE: u64 = 50;
@@ -120,6 +123,7 @@ pub async fn list_audit(
                 upto,
                 platform_view: scope.is_everyone(),
                 export_blocked,
+                can_export: ctx.can(Perm::AuditExport),
             })
         }
         .await,

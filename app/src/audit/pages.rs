@@ -4,7 +4,6 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_query_map};
 
 use super::*;
-use crate::components::layout::use_viewer;
 use crate::components::ui::*;
 
 /// The last `n` characters of `s`.
@@ -55,9 +54,8 @@ pub fn AuditTable(rows: Vec<AuditRow>, show_tenant: bool) -> impl IntoView {
 pub fn AuditPage() -> impl IntoView {
     let query = use_query_map();
     let location = use_location();
-    // Read inside Suspense boundaries, which wait for the shell's viewer.
-    let can_export = move || use_viewer().is_some_and(|v| v.can(crate::auth::permissions::Perm::AuditExport));
-    let platform = move || use_viewer().is_some_and(|v| v.is_platform_admin);
+    // The console's explorer (platform staff only) can widen the scope to any tenant.
+    let platform = location.pathname.get_untracked().starts_with("/console");
     let filter = Memo::new(move |_| {
         query.with(|q| AuditFilter {
             tenant: q.get("tenant"),
@@ -79,14 +77,12 @@ pub fn AuditPage() -> impl IntoView {
         <Title text="Audit log"/>
         <PageHeader title="Audit log" subtitle="Every change, who made it and when. Events are hash-chained: tampering is detectable."/>
         <form method="get" action=move || location.pathname.get() class="mb-4 grid grid-cols-2 gap-3 rounded-xl border border-slate-200 bg-white p-4 shadow-sm md:grid-cols-3 xl:grid-cols-6 dark:border-slate-800 dark:bg-slate-900">
-            <Suspense fallback=|| ()>
-                {move || platform().then(|| view! {
-                    <div>
-                        <label for="a-tenant" class=LABEL>"Scope"</label>
-                        <input id="a-tenant" name="tenant" value=val(|f| f.tenant.clone()) placeholder="tenant id or platform" class=INPUT/>
-                    </div>
-                })}
-            </Suspense>
+            {platform.then(|| view! {
+                <div>
+                    <label for="a-tenant" class=LABEL>"Scope"</label>
+                    <input id="a-tenant" name="tenant" value=val(|f| f.tenant.clone()) placeholder="tenant id or platform" class=INPUT/>
+                </div>
+            })}
             <div>
                 <label for="a-actor" class=LABEL>"Actor"</label>
                 <input id="a-actor" name="actor" value=val(|f| f.actor.clone()) placeholder="e-mail contains" class=INPUT/>
@@ -123,7 +119,7 @@ pub fn AuditPage() -> impl IntoView {
                             let next = p.next_cursor.map(|c| {
                                 if qs.is_empty() { format!("{path}?before={c}") } else { format!("{path}?{qs}&before={c}") }
                             });
-                            let export = (can_export() && f().before.is_none())
+                            let export = (p.can_export && f().before.is_none())
                                 .then_some(p.upto)
                                 .flatten()
                                 .map(|upto| {
@@ -137,7 +133,7 @@ pub fn AuditPage() -> impl IntoView {
                                     <AuditTable rows=p.rows show_tenant=p.platform_view/>
                                     <div class="mt-4 flex flex-wrap items-center justify-between gap-3">
                                         <div class="flex flex-wrap items-center gap-3">
-                                            {p.export_blocked.clone().filter(|_| can_export()).map(|why| view! {
+                                            {p.export_blocked.clone().filter(|_| p.can_export).map(|why| view! {
                                                 <button type="button" disabled class=format!("{BTN_SECONDARY} cursor-not-allowed opacity-60")>"Export JSON lines"</button>
                                                 <p class="max-w-xl text-sm text-slate-600 dark:text-slate-300">{why}</p>
                                             })}

@@ -66,9 +66,7 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
     use ssr::*;
     respond(
         async {
-            let state = crate::state::app_state()?;
-            let session = session().await?;
-            match context_from_session(&state, &session).await? {
+            match current_context().await? {
                 Some(ctx) => Ok(Some(viewer(&ctx).await?)),
                 None => Ok(None),
             }

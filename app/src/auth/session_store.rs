@@ -1,6 +1,9 @@
 //! tower-sessions store over sea-orm, so sessions live in the same database
 //! (SQLite or PostgreSQL) as everything else. The row key is the SHA-256 of
 //! the session id: a copy of the table does not hand out live sessions.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use entity::session;
@@ -18,14 +21,44 @@ pub const KEY_USER_AGENT: &str = "ua";
 /// The selected tenant (also kept in its own column, for per-tenant session counts).
 pub const KEY_TENANT: &str = "tid";
 
+/// An unchanged session is written back at most this often. tower-sessions saves every
+/// session on every request to slide its idle expiry (`Expiry::OnInactivity`), which made
+/// every page view a database write; sliding by less than this changes nothing a user
+/// notices (the idle timeout is hours; "last seen" is shown to the minute).
+const TOUCH_EVERY_SECS: i64 = 60;
+/// The store's memory of stored sessions is cleared when it grows past this many.
+const LOADED_MAX: usize = 10_000;
+
+/// A session's data, as tower-sessions holds it.
+type Data = HashMap<String, serde_json::Value>;
+
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
     db: DatabaseConnection,
+    /// What this process last read or wrote, by row key: the stored data and expiry, so
+    /// `save` can tell an unchanged session from a changed one. Every `load` refreshes its
+    /// entry, so a change another replica made is seen at the start of the next request.
+    loaded: Arc<Mutex<HashMap<String, (Data, i64)>>>,
 }
 
 impl DbSessionStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self { db, loaded: Arc::default() }
+    }
+
+    fn remember(&self, key: String, data: Data, expires: i64) {
+        let mut loaded = self.loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if loaded.len() >= LOADED_MAX {
+            loaded.clear();
+        }
+        loaded.insert(key, (data, expires));
+    }
+
+    /// Whether `save` may skip writing: the data is what is stored and the expiry moved by
+    /// less than [`TOUCH_EVERY_SECS`].
+    fn unchanged(&self, key: &str, data: &Data, expires: i64) -> bool {
+        let loaded = self.loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        loaded.get(key).is_some_and(|(d, e)| d == data && (expires - e).abs() < TOUCH_EVERY_SECS)
     }
 
     /// Delete expired sessions; returns how many.
@@ -70,9 +103,13 @@ impl SessionStore for DbSessionStore {
 
     async fn save(&self, record: &Record) -> Result<()> {
         let now = Utc::now();
+        let key = session_key(&record.id);
+        if self.unchanged(&key, &record.data, record.expiry_date.unix_timestamp()) {
+            return Ok(());
+        }
         let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
         let row = session::ActiveModel {
-            id: Set(session_key(&record.id)),
+            id: Set(key.clone()),
             data: Set(data),
             expires_at: Set(to_chrono(record.expiry_date)),
             user_id: Set(str_of(record, KEY_USER)),
@@ -99,6 +136,7 @@ impl SessionStore for DbSessionStore {
             .exec_without_returning(&self.db)
             .await
             .map_err(backend)?;
+        self.remember(key, record.data.clone(), record.expiry_date.unix_timestamp());
         Ok(())
     }
 
@@ -109,13 +147,15 @@ impl SessionStore for DbSessionStore {
             .await
             .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
-        let data = serde_json::from_str(&row.data).map_err(|e| Error::Decode(e.to_string()))?;
+        let data: Data = serde_json::from_str(&row.data).map_err(|e| Error::Decode(e.to_string()))?;
+        self.remember(row.id.clone(), data.clone(), row.expires_at.timestamp());
         let expiry_date = time::OffsetDateTime::from_unix_timestamp(row.expires_at.timestamp())
             .map_err(|e| Error::Decode(e.to_string()))?;
         Ok(Some(Record { id: *id, data, expiry_date }))
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
+        self.loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&session_key(id));
         session::Entity::delete_by_id(session_key(id)).exec(&self.db).await.map_err(backend)?;
         Ok(())
     }

@@ -259,18 +259,23 @@ impl RequestCtx {
     }
 }
 
-/// First line of every server function that needs a signed-in user.
-pub async fn require_user() -> Result<Ctx, AppError> {
+/// The signed-in context of this request (`None` when signed out), loaded once per
+/// request through [`RequestCtx`].
+pub async fn current_context() -> Result<Option<Ctx>, AppError> {
     let load = || async {
         let state = app_state()?;
         let session = session().await?;
         context_from_session(&state, &session).await
     };
-    let ctx = match leptos::prelude::use_context::<RequestCtx>() {
-        Some(rc) => rc.cell().get_or_try_init(load).await?.clone(),
-        None => load().await?,
-    };
-    ctx.ok_or(AppError::Unauthorized)
+    match leptos::prelude::use_context::<RequestCtx>() {
+        Some(rc) => Ok(rc.cell().get_or_try_init(load).await?.clone()),
+        None => load().await,
+    }
+}
+
+/// First line of every server function that needs a signed-in user.
+pub async fn require_user() -> Result<Ctx, AppError> {
+    current_context().await?.ok_or(AppError::Unauthorized)
 }
 
 /// Signed in, and allowed `perm` in the currently selected tenant (or platform admin).
@@ -319,6 +324,12 @@ pub async fn require_in_tenant(perm: Perm, tenant_id: &str) -> Result<(Ctx, tena
         return Err(suspended_error(&tenant));
     }
     Ok((ctx, tenant))
+}
+
+/// Whether the caller may change things in the selected tenant now: it is not suspended
+/// (platform admins may always). What pages use to offer a change; `require` enforces it.
+pub fn writable(ctx: &Ctx) -> bool {
+    ctx.user.is_platform_admin || ctx.tenant.as_ref().is_none_or(|t| t.status == "active")
 }
 
 /// [`require_in_tenant`] for `tenant_id`, or for the tenant selected in the session when

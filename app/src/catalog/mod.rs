@@ -137,6 +137,9 @@ pub struct QuotePreview {
     pub nrc_minor: i64,
     pub monthly_minor: i64,
     pub total_minor: i64,
+    /// The caller may save this as a quote (so the page offers the button).
+    #[serde(default)]
+    pub can_save: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +162,9 @@ pub struct QuoteRow {
     pub valid_until: String,
     pub created_by: String,
     pub created_at: String,
+    /// The caller may order quotes now (role, and the tenant is not suspended).
+    #[serde(default)]
+    pub can_order: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -260,7 +266,14 @@ pub async fn get_quote_options() -> Result<QuoteOptions, AppError> {
 #[server(endpoint = "quotes/preview")]
 pub async fn preview_quote(input: QuoteInput) -> Result<QuotePreview, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
-    respond(async { Ok(ssr::preview(require(Perm::PortalView).await?.db(), &input).await?.0) }.await)
+    respond(
+        async {
+            let ctx = require(Perm::PortalView).await?;
+            let preview = ssr::preview(ctx.db(), &input).await?.0;
+            Ok(QuotePreview { can_save: ctx.can(Perm::QuoteCreate), ..preview })
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "quotes/create")]
@@ -304,7 +317,8 @@ pub async fn get_quote(quote_id: String) -> Result<QuoteRow, AppError> {
         async {
             let ctx = require(Perm::PortalView).await?;
             let q = ssr::tenant_quote(&ctx, &quote_id).await?;
-            ssr::quote_row(ctx.db(), q).await
+            let row = ssr::quote_row(ctx.db(), q).await?;
+            Ok(QuoteRow { can_order: ctx.can(Perm::OrderPlace) && writable(&ctx), ..row })
         }
         .await,
     )

@@ -4,8 +4,6 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
-use crate::auth::permissions::Perm;
-use crate::components::layout::use_viewer;
 use crate::components::list::{PagedList, Pager};
 use crate::components::ui::*;
 
@@ -152,7 +150,6 @@ pub fn QuoteBuilderPage() -> impl IntoView {
     );
     let save = ServerAction::<CreateQuote>::new();
     let save_err = action_error(save);
-    let can_save = move || use_viewer().is_some_and(|v| v.can(Perm::QuoteCreate));
     view! {
         <Title text="New quote"/>
         <PageHeader title="New quote" subtitle="Pick both ends, a bandwidth and a term: serviceability and price update as you go."/>
@@ -270,7 +267,7 @@ pub fn QuoteBuilderPage() -> impl IntoView {
                                                 <PriceSummary lines=p.lines.clone() nrc=p.nrc.clone() monthly=p.monthly.clone() total=p.total.clone()/>
                                                 <p class="mt-2 text-xs text-slate-500 dark:text-slate-400">{format!("Prices from {}. Quotes are valid for 30 days and keep these prices.", p.price_book)}</p>
                                             })}
-                                            {(p.serviceable && can_save()).then(|| view! {
+                                            {(p.serviceable && p.can_save).then(|| view! {
                                                 <ActionForm action=save attr:class="mt-4">
                                                     <input type="hidden" name="offering_id" value=i.offering_id.clone()/>
                                                     <input type="hidden" name="a_endpoint_id" value=i.a_endpoint_id.clone()/>
@@ -357,7 +354,6 @@ pub fn QuoteDetailPage() -> impl IntoView {
     let place = ServerAction::<crate::orders::PlaceOrder>::new();
     let quote = Resource::new(move || (id(), place.version().get()), |(id, _)| get_quote(id));
     let err = action_error(place);
-    let can_order = move || use_viewer().is_some_and(|v| v.can(Perm::OrderPlace) && !v.read_only());
     view! {
         <Suspense fallback=|| view! { <Loading/> }>
             {move || {
@@ -382,7 +378,7 @@ pub fn QuoteDetailPage() -> impl IntoView {
                                     </Card>
                                 </div>
                                 <div>
-                                    {match (q.status.as_str(), can_order()) {
+                                    {match (q.status.as_str(), q.can_order) {
                                         ("open", true) => view! {
                                             <Card title="Place an order">
                                                 <FormError err=err/>

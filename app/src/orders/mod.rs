@@ -60,6 +60,9 @@ pub struct OrderPolicyView {
     pub threshold: Option<String>,
     pub threshold_input: String,
     pub currency: String,
+    /// The caller may change the rule (role, and the tenant is not suspended).
+    #[serde(default)]
+    pub can_edit: bool,
 }
 
 #[server(endpoint = "orders/place")]
@@ -119,7 +122,14 @@ pub async fn cancel_order(order_id: String, reason: String) -> Result<(), AppErr
 #[server(endpoint = "orders/policy")]
 pub async fn get_order_policy() -> Result<OrderPolicyView, AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
-    respond(async { ssr::get_policy(&require(Perm::PortalView).await?).await }.await)
+    respond(
+        async {
+            let ctx = require(Perm::PortalView).await?;
+            let policy = ssr::get_policy(&ctx).await?;
+            Ok(OrderPolicyView { can_edit: ctx.can(Perm::OrderPolicy) && writable(&ctx), ..policy })
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "orders/set_policy")]

@@ -5,8 +5,6 @@ use leptos_router::hooks::use_query_map;
 
 use super::machine::Status;
 use super::*;
-use crate::auth::permissions::Perm;
-use crate::components::layout::use_viewer;
 use crate::components::list::PagedList;
 use crate::components::ui::*;
 
@@ -30,7 +28,6 @@ pub fn OrdersPage() -> impl IntoView {
     );
     let policy = Resource::new(move || set_policy.version().get(), |_| get_order_policy());
     let err = action_error(set_policy);
-    let can_policy = move || use_viewer().is_some_and(|v| v.can(Perm::OrderPolicy) && !v.read_only());
     view! {
         <Title text="Orders"/>
         <PageHeader title="Orders" subtitle="Every order and where it stands.">
@@ -82,7 +79,7 @@ pub fn OrdersPage() -> impl IntoView {
                                     None => "Orders are approved automatically.".to_string(),
                                 }}
                             </p>
-                            {can_policy().then(|| view! {
+                            {p.can_edit.then(|| view! {
                                 <ActionForm action=set_policy attr:class="space-y-3">
                                     <Field label="Approve above" name="threshold" value=p.threshold_input.clone() placeholder="5000.00" hint="Total contract value. Leave empty to approve all orders automatically." error=field_error(err, "threshold")/>
                                     <SelectField label="Currency" name="currency" options=vec![("EUR".into(), "EUR".into()), ("USD".into(), "USD".into()), ("GBP".into(), "GBP".into())] selected=p.currency.clone() error=field_error(err, "currency")/>

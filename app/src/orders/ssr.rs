@@ -463,8 +463,11 @@ pub async fn get_policy(ctx: &Ctx) -> Result<OrderPolicyView, AppError> {
                 })
                 .unwrap_or_default(),
             currency: p.currency,
+            can_edit: false,
         },
-        None => OrderPolicyView { threshold: None, threshold_input: String::new(), currency: "EUR".into() },
+        None => {
+            OrderPolicyView { threshold: None, threshold_input: String::new(), currency: "EUR".into(), can_edit: false }
+        }
     })
 }
 

@@ -239,3 +239,37 @@ async fn the_secret_key_rotates_without_losing_sealed_secrets() {
     assert!(runs.iter().any(|d| d["resealed"] == 3 && d["key_id"] == b_only.key_id()), "{runs:?}");
     assert!(app::audit::ssr::verify(&app.state.db).await.unwrap().first_bad.is_none());
 }
+
+#[tokio::test]
+async fn a_page_view_does_not_rewrite_an_unchanged_session_but_a_change_is_written() {
+    let app = spawn_app().await;
+    let uid = user_id(&app, "member@acme.example").await;
+    let c = app.login("member@acme.example").await;
+    let row = || async {
+        entity::session::Entity::find()
+            .filter(entity::session::Column::UserId.eq(uid.clone()))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .expect("the member's session")
+    };
+    assert_eq!(c.get("/portal").await.status(), StatusCode::OK);
+    let before = row().await;
+    for path in ["/portal/orders", "/portal", "/account/sessions"] {
+        assert_eq!(c.get(path).await.status(), StatusCode::OK, "{path}");
+    }
+    let after = row().await;
+    // tower-sessions slides the idle expiry on every request; within a minute and with the
+    // same data, the store leaves the row alone (a page view is not a database write).
+    assert_eq!((&after.data, after.last_seen_at), (&before.data, before.last_seen_at));
+
+    // A change is written at once: the message a plain form post leaves for the next page
+    // is read back from the database by that page's request.
+    let res = c
+        .post_form("mail/preferences/set", &[("kind", "member_joined"), ("enabled", "on")], "/account/notifications")
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let html = c.get("/account/notifications").await.text().await.unwrap();
+    assert!(html.contains(": on."), "the flash, read from the stored session: {html:.400}");
+    assert!(row().await.last_seen_at > before.last_seen_at, "the changed session was written");
+}

@@ -212,6 +212,7 @@ pub async fn preview(
         nrc_minor: 0,
         monthly_minor: 0,
         total_minor: 0,
+        can_save: false,
     };
     let Some(book) = book else {
         reasons.push(format!("There is no price book in force for {region}."));

@@ -100,6 +100,7 @@ pub fn quote_row_with(names: &CatalogNames, q: quote::Model) -> Result<QuoteRow,
         valid_until: q.valid_until.format("%Y-%m-%d").to_string(),
         created_by: q.created_by,
         created_at: q.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        can_order: false,
     })
 }
 
