@@ -4,7 +4,7 @@ use entity::{audit_chain_head as head, audit_event as ev};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, TransactionSession, TransactionTrait,
 };
 
 use super::chain::{Canonical, GENESIS, PLATFORM_CHAIN};
@@ -92,8 +92,17 @@ fn trace_id() -> Option<String> {
         .and_then(|p| p.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned))
 }
 
-/// Append an event. Call it with the same connection or transaction as the change it records.
-pub async fn record(conn: &impl ConnectionTrait, e: NewEvent) -> Result<(), AppError> {
+/// Append an event. Call it with the same transaction as the change it records, or with the
+/// pool for an event that stands alone (a sign-in).
+///
+/// The append (bump the chain's head, read it, insert the event, move the head's hash) runs
+/// in a transaction of its own: a savepoint inside the caller's transaction, or a
+/// transaction on the pool. Without one, two appends to one chain on different pooled
+/// connections could both read the same sequence number (the second then failed as a
+/// duplicate: a 409 on sign-in while a colleague saved a quote) or chain off the same hash.
+pub async fn record<C: ConnectionTrait + TransactionTrait>(outer: &C, e: NewEvent) -> Result<(), AppError> {
+    let txn = outer.begin().await?;
+    let conn = &txn;
     let chain = e.tenant_id.clone().unwrap_or_else(|| PLATFORM_CHAIN.to_string());
     // Make sure the chain has a head, then bump it first: the row lock (PostgreSQL) or
     // write lock (SQLite) serialises appends to one chain.
@@ -156,6 +165,7 @@ pub async fn record(conn: &impl ConnectionTrait, e: NewEvent) -> Result<(), AppE
         .filter(head::Column::Chain.eq(&chain))
         .exec(conn)
         .await?;
+    txn.commit().await?;
     Ok(())
 }
 

@@ -306,7 +306,7 @@ async fn open_intervention(ctx: &Ctx, conn: &impl ConnectionTrait, id: &str) -> 
 
 /// Close an open intervention; only one operator can (the second gets a conflict).
 async fn close(
-    conn: &impl ConnectionTrait,
+    conn: &(impl ConnectionTrait + sea_orm::TransactionTrait),
     ctx: &Ctx,
     i: &intervention::Model,
     status: InterventionStatus,
