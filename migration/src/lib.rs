@@ -9,6 +9,7 @@ mod m20261201_000003_mail;
 mod m20261201_000004_mfa;
 mod m20261201_000005_edition_features;
 mod m20261201_000006_session_tenant;
+mod m20261203_000001_list_indexes;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_mfa::Migration),
             Box::new(m20261201_000005_edition_features::Migration),
             Box::new(m20261201_000006_session_tenant::Migration),
+            Box::new(m20261203_000001_list_indexes::Migration),
         ]
     }
 }

@@ -73,7 +73,8 @@ pub fn app_state(cfg: &Config, mut db: DatabaseConnection) -> anyhow::Result<App
     db.set_metric_callback(move |info| {
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if trace_sql {
-            eprintln!("SQL {}", info.statement.sql.chars().take(160).collect::<String>());
+            let sql: String = info.statement.sql.chars().take(600).collect();
+            eprintln!("SQL {:>8}us {sql}", info.elapsed.as_micros());
         }
         metrics::counter!("patchbay_db_statements_total").increment(1);
     });

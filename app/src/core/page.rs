@@ -64,9 +64,9 @@ mod keyset {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use chrono::{DateTime, Utc};
-    use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
+    use sea_orm::sea_query::{Expr, ExprTrait};
     use sea_orm::{
-        Condition, ConnectionTrait, EntityTrait, ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+        ConnectionTrait, EntityTrait, ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
         QuerySelect, Select, Value,
     };
 
@@ -130,13 +130,13 @@ mod keyset {
             })
         }
 
-        /// `(sort, id)` strictly after the cursor in this order.
-        fn after(&self, sort: Value, id: Value) -> Condition {
-            let (s, i) = (Expr::col(self.sort), Expr::col(self.id));
-            let beyond = |e: Expr, v: Value| -> SimpleExpr { if self.desc { e.lt(v) } else { e.gt(v) } };
-            Condition::any()
-                .add(beyond(s.clone(), sort.clone()))
-                .add(Condition::all().add(s.eq(sort)).add(beyond(i, id)))
+        /// `(sort, id)` strictly after the cursor in this order, as one row-value
+        /// comparison: SQLite and PostgreSQL both read it as a range on an index over
+        /// `(.., sort, id)`, where the equivalent `sort < ? OR (sort = ? AND id < ?)` is not.
+        fn after(&self, sort: Value, id: Value) -> Expr {
+            let cols = Expr::tuple([Expr::col((E::default(), self.sort)), Expr::col((E::default(), self.id))]);
+            let vals = Expr::tuple([Expr::val(sort), Expr::val(id)]);
+            if self.desc { cols.lt(vals) } else { cols.gt(vals) }
         }
 
         fn encode(&self, m: &E::Model) -> Result<String, AppError> {
