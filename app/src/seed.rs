@@ -1,4 +1,7 @@
-//! Built-in editions, the demo tenants and platform administrators.
+//! Built-in editions, the demo tenants and platform administrators; the demo tenants'
+//! quotes and orders in [`orders`].
+pub mod orders;
+
 use chrono::Utc;
 use entity::{edition, membership, tenant, user};
 use sea_orm::{
@@ -11,17 +14,20 @@ use crate::auth::ssr::{hash_password, new_id, normalize_email, valid_email};
 use crate::core::scope::{Owner, Scope};
 use crate::error::AppError;
 
-/// A built-in edition: (key, name, rank, max users, max active services); its features
-/// come from [`crate::core::features::built_in`].
-type EditionSpec = (&'static str, &'static str, i32, i32, i32);
+/// A built-in edition: (key, name, rank, max users, max active services, max API keys);
+/// its features come from [`crate::core::features::built_in`].
+type EditionSpec = (&'static str, &'static str, i32, i32, i32, i32);
 
-const EDITIONS: [EditionSpec; 3] =
-    [("free", "Free", 1, 5, 2), ("standard", "Standard", 2, 50, 25), ("enterprise", "Enterprise", 3, 1000, 500)];
+const EDITIONS: [EditionSpec; 3] = [
+    ("free", "Free", 1, 5, 2, 2),
+    ("standard", "Standard", 2, 50, 25, 10),
+    ("enterprise", "Enterprise", 3, 1000, 500, 50),
+];
 
 /// Make sure the built-in editions exist; returns key → id.
 pub async fn ensure_editions(db: &DatabaseConnection) -> Result<Vec<(String, String)>, AppError> {
     let mut out = Vec::new();
-    for (key, name, rank, max_users, max_services) in EDITIONS {
+    for (key, name, rank, max_users, max_services, max_api_keys) in EDITIONS {
         let features: Vec<&str> = crate::core::features::built_in(key).iter().map(|f| f.key()).collect();
         let existing = edition::Entity::find().filter(edition::Column::Key.eq(key)).one(db).await?;
         let id = match existing {
@@ -35,6 +41,7 @@ pub async fn ensure_editions(db: &DatabaseConnection) -> Result<Vec<(String, Str
                     rank: Set(rank),
                     max_users: Set(max_users),
                     max_active_services: Set(max_services),
+                    max_api_keys: Set(max_api_keys),
                     features: Set(serde_json::Value::from(features).to_string()),
                     created_at: Set(Utc::now()),
                 }

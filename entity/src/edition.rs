@@ -12,6 +12,8 @@ pub struct Model {
     pub rank: i32,
     pub max_users: i32,
     pub max_active_services: i32,
+    /// API keys a tenant may hold at once (not revoked, not expired).
+    pub max_api_keys: i32,
     /// JSON array of feature keys, e.g. `["sso","audit_export"]`.
     pub features: String,
     pub created_at: DateTimeUtc,

@@ -4,6 +4,7 @@
 //! `migration/`; keep the two in step. Ids are UUIDv7 strings (portable across
 //! SQLite and PostgreSQL, sortable by creation time), times are UTC.
 
+pub mod api_key;
 pub mod audit_chain_head;
 pub mod audit_event;
 pub mod edition;

@@ -10,6 +10,7 @@ mod m20261201_000004_mfa;
 mod m20261201_000005_edition_features;
 mod m20261201_000006_session_tenant;
 mod m20261203_000001_list_indexes;
+mod m20261203_000002_api_keys;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_edition_features::Migration),
             Box::new(m20261201_000006_session_tenant::Migration),
             Box::new(m20261203_000001_list_indexes::Migration),
+            Box::new(m20261203_000002_api_keys::Migration),
         ]
     }
 }

@@ -23,6 +23,9 @@ const CREATE: &[(&str, &str, &[&str])] = &[
     ("ix_interventions_status_created", "interventions", &["status", "created_at", "id"]),
     ("ix_interventions_tenant_created", "interventions", &["tenant_id", "created_at", "id"]),
     ("ix_audit_chain_id", "audit_events", &["chain", "id"]),
+    // The overview pages count a tenant's (and the platform's) recent audit events.
+    ("ix_audit_tenant_at", "audit_events", &["tenant_id", "at"]),
+    ("ix_audit_at", "audit_events", &["at"]),
 ];
 
 /// (name, table, columns) dropped by `up` (prefixes of the above) and restored by `down`.

@@ -232,6 +232,7 @@ async fn bench_edition(app: &TestApp, acme: &str) {
         rank: Set(enterprise.rank + 1),
         max_users: Set(enterprise.max_users),
         max_active_services: Set(2 * rows() as i32 + 100),
+        max_api_keys: Set(enterprise.max_api_keys),
         features: Set(enterprise.features.clone()),
         created_at: Set(chrono::Utc::now()),
     }

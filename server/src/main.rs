@@ -134,16 +134,26 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 None => (random_password(), true),
             };
             let report = app::seed::seed_demo(&db, &password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            // Quotes and orders go through the product's own services, on the tenants' behalf.
+            let state = server::startup::app_state(&cfg, db)?;
+            let orders = app::seed::orders::seed_demo_orders(&state).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             if report.created_catalog {
                 println!("demo catalog created: providers, locations, endpoints, offerings and price books");
             }
-            if report.created_users.is_empty() && report.created_tenants.is_empty() && !report.created_catalog {
+            if report.created_users.is_empty()
+                && report.created_tenants.is_empty()
+                && !report.created_catalog
+                && orders == 0
+            {
                 println!("demo data already present: nothing changed");
             } else if !report.created_users.is_empty() || !report.created_tenants.is_empty() {
                 println!("demo data created: tenants {:?}, users {:?}", report.created_tenants, report.created_users);
                 if generated {
                     println!("demo password (generated; set PATCHBAY_DEMO_PASSWORD to choose one): {password}");
                 }
+            }
+            if orders > 0 {
+                println!("demo orders placed: {orders} (the server's job workers provision them once it serves)");
             }
         }
         Command::RotateSecrets => {

@@ -134,7 +134,7 @@ pub async fn switch_tenant(tenant_id: String) -> Result<(), AppError> {
             let Some((t, role)) = tenant_role(ctx.db(), &ctx.user.id, &tenant_id).await? else {
                 return Err(AppError::forbidden());
             };
-            ctx.session.insert(KEY_TENANT, &t.id).await.map_err(|e| AppError::internal("session", e))?;
+            ctx.session()?.insert(KEY_TENANT, &t.id).await.map_err(|e| AppError::internal("session", e))?;
             RequestCtx::forget();
             leptos_axum::redirect(home_path(false, Some(role)));
             Ok(())
@@ -161,7 +161,7 @@ pub async fn my_sessions() -> Result<Vec<SessionInfo>, AppError> {
     respond(
         async {
             let ctx = require_user().await?;
-            let current = current_session_key(&ctx.session);
+            let current = current_session_key(ctx.session()?);
             let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
             Ok(sessions_of(ctx.db(), &ctx.user.id)
                 .await?

@@ -26,7 +26,9 @@ pub const KEY_FLASH: &str = "flash";
 #[derive(Clone)]
 pub struct Ctx {
     pub state: AppState,
-    pub session: Session,
+    /// The browser session behind this context. Contexts built for a command-line action
+    /// (the demo seed, later API keys) have none: see [`Ctx::acting_as`].
+    pub session: Option<Session>,
     pub user: user::Model,
     /// The tenant selected in the session, with the caller's role in it.
     pub tenant: Option<tenant::Model>,
@@ -36,6 +38,30 @@ pub struct Ctx {
 impl Ctx {
     pub fn db(&self) -> &DatabaseConnection {
         &self.state.db
+    }
+
+    /// The browser session; an error for contexts that have none.
+    pub fn session(&self) -> Result<&Session, AppError> {
+        self.session
+            .as_ref()
+            .ok_or_else(|| AppError::BadRequest("This action needs a signed-in browser session.".into()))
+    }
+
+    /// `user` acting in `tenant_id` with their role there, without a browser session: for
+    /// actions run by the server itself on a user's behalf (the demo seed places its orders
+    /// through the same services a signed-in user's clicks reach). `None` when the user is
+    /// disabled or not a member of that tenant.
+    pub async fn acting_as(state: &AppState, user: user::Model, tenant_id: &str) -> Result<Option<Ctx>, AppError> {
+        if user.disabled {
+            return Ok(None);
+        }
+        Ok(tenant_role(&state.db, &user.id, tenant_id).await?.map(|(t, r)| Ctx {
+            state: state.clone(),
+            session: None,
+            user,
+            tenant: Some(t),
+            role: Some(r),
+        }))
     }
 
     pub fn actor(&self) -> Actor {
@@ -203,7 +229,7 @@ pub async fn context_from_session(state: &AppState, session: &Session) -> Result
     if let Some(t) = &tenant {
         span.record("tenant_id", t.id.as_str());
     }
-    Ok(Some(Ctx { state: state.clone(), session: session.clone(), user, tenant, role }))
+    Ok(Some(Ctx { state: state.clone(), session: Some(session.clone()), user, tenant, role }))
 }
 
 /// The caller's tenant and role in it, if they are a member of a tenant that is not deleted.

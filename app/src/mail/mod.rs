@@ -146,7 +146,7 @@ pub async fn set_mail_preference(kind: String, enabled: Option<String>) -> Resul
             ssr::set_preference(ctx.db(), &ctx.user.id, kind, on).await?;
             if is_plain_form_post() {
                 let msg = format!("{}: {}.", kind.label(), if on { "on" } else { "off" });
-                ctx.session.insert(KEY_FLASH, msg).await.map_err(|e| AppError::internal("session", e))?;
+                ctx.session()?.insert(KEY_FLASH, msg).await.map_err(|e| AppError::internal("session", e))?;
             }
             Ok(())
         }

@@ -107,7 +107,7 @@ pub async fn save_sso_settings(
             };
             ssr::save_config(&ctx.state, &t, ctx.actor(), input).await?;
             if is_plain_form_post() {
-                ctx.session
+                ctx.session()?
                     .insert(KEY_FLASH, "Single sign-on settings saved.")
                     .await
                     .map_err(|e| AppError::internal("session", e))?;

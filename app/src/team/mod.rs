@@ -76,7 +76,7 @@ pub async fn invite_user(tenant_id: String, email: String, role: String) -> Resu
             if is_plain_form_post() {
                 // Without JavaScript the page reloads: carry the link to it in the session.
                 let msg = format!("Invitation created for {}. Link: {}", res.email, res.link);
-                ctx.session.insert(KEY_FLASH, msg).await.map_err(|e| AppError::internal("session", e))?;
+                ctx.session()?.insert(KEY_FLASH, msg).await.map_err(|e| AppError::internal("session", e))?;
             }
             Ok(res)
         }

@@ -433,3 +433,55 @@ async fn platform_admins_add_locations_and_endpoints_customers_can_then_quote() 
     let ta = app.login("tenant_admin@acme.example").await;
     assert_eq!(ta.call("catalog/admin/refs", &[]).await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn demo_orders_go_through_the_product_and_are_placed_once() {
+    let app = spawn_app().await;
+    let placed = app::seed::orders::seed_demo_orders(&app.state).await.expect("demo orders");
+    assert_eq!(placed, 4, "three orders for Acme and one for Globex");
+    let acme = tenant_id(&app, "acme").await;
+    let orders = entity::order::Entity::find()
+        .filter(entity::order::Column::TenantId.eq(&acme))
+        .all(&app.state.db)
+        .await
+        .expect("orders");
+    assert_eq!(orders.len(), 3);
+    // Small orders pass Acme's policy at once and are queued for provisioning; the
+    // three-year 10G one waits for a second person.
+    assert_eq!(orders.iter().filter(|o| o.status == "queued").count(), 2, "{orders:?}");
+    let waiting: Vec<_> = orders.iter().filter(|o| o.status == "quoted").collect();
+    assert_eq!(waiting.len(), 1, "{orders:?}");
+    assert!(waiting[0].needs_approval);
+    assert_eq!(waiting[0].placed_by_email, "billing_admin@acme.example");
+    let quotes = entity::quote::Entity::find()
+        .filter(entity::quote::Column::TenantId.eq(&acme))
+        .all(&app.state.db)
+        .await
+        .expect("quotes");
+    assert_eq!(quotes.len(), 4, "one quote is left open");
+    let audited = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::TenantId.eq(&acme))
+        .filter(entity::audit_event::Column::Action.eq("quote.created"))
+        .all(&app.state.db)
+        .await
+        .expect("audit");
+    assert_eq!(audited.len(), 4, "each quote is audited like a user's");
+
+    // The tenant admin finds the order waiting for them, and may approve it.
+    let admin = app.login("tenant_admin@acme.example").await;
+    let list = admin.call("orders/list", &[("status", "quoted")]).await;
+    assert!(list.status.is_success(), "{} {}", list.status, list.body);
+    assert_eq!(list.body["items"].as_array().map(Vec::len), Some(1), "{}", list.body);
+    let id = list.body["items"][0]["id"].as_str().expect("order id").to_string();
+    let ok = admin.call("orders/approve", &[("order_id", &id)]).await;
+    assert!(ok.status.is_success(), "{} {}", ok.status, ok.body);
+
+    assert_eq!(app::seed::orders::seed_demo_orders(&app.state).await.expect("again"), 0, "a second run places nothing");
+    let globex = tenant_id(&app, "globex").await;
+    let g = entity::order::Entity::find()
+        .filter(entity::order::Column::TenantId.eq(&globex))
+        .all(&app.state.db)
+        .await
+        .expect("globex orders");
+    assert_eq!(g.len(), 1);
+}

@@ -100,11 +100,11 @@ pub async fn security_overview() -> Result<SecurityView, AppError> {
             let setup = if enrolled {
                 None
             } else {
-                let (secret, otpauth_uri) = ssr::setup_secret(&ctx.state, &ctx.session, &ctx.user).await?;
+                let (secret, otpauth_uri) = ssr::setup_secret(&ctx.state, ctx.session()?, &ctx.user).await?;
                 Some(SetupInfo { email: ctx.user.email.clone(), secret, otpauth_uri })
             };
             let new_codes: Option<Vec<String>> =
-                ctx.session.remove(ssr::KEY_SHOW_CODES).await.map_err(|e| AppError::internal("session", e))?;
+                ctx.session()?.remove(ssr::KEY_SHOW_CODES).await.map_err(|e| AppError::internal("session", e))?;
             Ok(SecurityView {
                 enrolled,
                 recovery_codes_left: ssr::recovery_left(ctx.db(), &ctx.user.id).await?,
@@ -131,7 +131,7 @@ pub async fn disable_mfa(password: String, code: String) -> Result<(), AppError>
             }
             ssr::disable(&ctx, password, &code, &client_ip()).await?;
             if is_plain_form_post() {
-                ctx.session
+                ctx.session()?
                     .insert(KEY_FLASH, "Two-factor sign-in is off.")
                     .await
                     .map_err(|e| AppError::internal("session", e))?;
@@ -150,7 +150,7 @@ pub async fn mfa_step_up(code: String, next: Option<String>) -> Result<(), AppEr
         async {
             let ctx = require_user().await?;
             ssr::verify(&ctx.state, &ctx.user, &code, &client_ip()).await?;
-            ssr::mark_verified(&ctx.session).await?;
+            ssr::mark_verified(ctx.session()?).await?;
             leptos_axum::redirect(&safe_next(next).unwrap_or_else(|| "/account/security".into()));
             Ok(())
         }
@@ -173,7 +173,7 @@ pub async fn set_mfa_policy(tenant_id: String, require_mfa: Option<String>) -> R
                 } else {
                     "Two-factor sign-in is now optional."
                 };
-                ctx.session.insert(KEY_FLASH, msg).await.map_err(|e| AppError::internal("session", e))?;
+                ctx.session()?.insert(KEY_FLASH, msg).await.map_err(|e| AppError::internal("session", e))?;
             }
             Ok(())
         }

@@ -414,7 +414,11 @@ pub async fn require_fresh_mfa(ctx: &Ctx, within: std::time::Duration) -> Result
         }
         return Err(AppError::Forbidden(STEP_UP_ENROL.into()));
     }
-    let at: Option<i64> = ctx.session.get(KEY_MFA_AT).await.map_err(session_err)?;
+    // A context without a browser session has verified no second factor.
+    let at: Option<i64> = match &ctx.session {
+        Some(s) => s.get(KEY_MFA_AT).await.map_err(session_err)?,
+        None => None,
+    };
     let fresh = at.is_some_and(|t| Utc::now().timestamp() - t <= within.as_secs() as i64);
     if fresh { Ok(()) } else { Err(AppError::Forbidden(STEP_UP_REQUIRED.into())) }
 }
