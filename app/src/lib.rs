@@ -1,6 +1,7 @@
 //! Patchbay's Leptos app: the shell and the routes table.
 #![recursion_limit = "256"]
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/portal/team") view=team::pages::PortalTeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/audit") view=audit::pages::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/sso") view=sso::pages::SsoPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/api-keys") view=api_keys::pages::ApiKeysPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/locations") view=catalog::pages::LocationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/quotes") view=catalog::pages::QuotesPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/quotes/new") view=catalog::pages::QuoteBuilderPage ssr=SsrMode::Async/>

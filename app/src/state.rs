@@ -71,6 +71,8 @@ pub struct AppState {
     pub db_queries: Arc<std::sync::atomic::AtomicU64>,
     /// Signs unsubscribe links in e-mail.
     pub links: crate::mail::ssr::LinkSigner,
+    /// API keys in memory: requests authenticate without a database query.
+    pub api_keys: Arc<crate::api_keys::ssr::KeyCache>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -1,5 +1,6 @@
 #![recursion_limit = "256"]
 //! The `patchbay` server: configuration, HTTP plumbing and background work around the app.
+pub mod api;
 pub mod config;
 pub mod csrf;
 pub mod exports;

@@ -54,6 +54,44 @@ enum Command {
         #[command(subcommand)]
         command: SsoCommand,
     },
+    /// API keys for the REST API.
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key and print it once (for automation and bootstrap; audited like the page).
+    Create {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated scopes, e.g. services:read,orders:write.
+        #[arg(long)]
+        scopes: String,
+        /// Lifetime: `30d`, `12h` or a number of days (at most 365 days).
+        #[arg(long, default_value = "90d")]
+        expires: String,
+        /// The tenant member the key acts for (default: the tenant's first tenant admin).
+        #[arg(long = "as")]
+        as_email: Option<String>,
+        /// Comma-separated CIDR blocks requests must come from (default: anywhere).
+        #[arg(long, default_value = "")]
+        allowed_cidrs: String,
+    },
+}
+
+/// `30d` / `12h` / `30` → whole days (hours round up to a day; the key's lifetime is in days).
+fn parse_lifetime_days(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Some(h) = s.strip_suffix('h') {
+        return h.parse::<i64>().ok().filter(|h| *h > 0).map(|h| (h + 23) / 24);
+    }
+    s.strip_suffix('d').unwrap_or(s).parse::<i64>().ok()
 }
 
 #[derive(Subcommand)]
@@ -243,6 +281,45 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
                 Err(e) => return Err(anyhow::anyhow!("{e}")),
+            }
+        }
+        Command::ApiKey {
+            command: ApiKeyCommand::Create { tenant, name, scopes, expires, as_email, allowed_cidrs },
+        } => {
+            let db = connect(&cfg).await?;
+            migrate(&db).await?;
+            let Some(days) = parse_lifetime_days(&expires) else {
+                eprintln!("--expires: use e.g. 30d, 12h or 90");
+                return Ok(ExitCode::from(2));
+            };
+            let input = app::api_keys::ssr::NewKey {
+                name,
+                scopes: vec![scopes],
+                expires_days: days.to_string(),
+                allowed_cidrs,
+            };
+            match app::api_keys::ssr::create_from_cli(&db, tenant.trim(), as_email.as_deref(), &input).await {
+                Ok((made, acts_for)) => {
+                    eprintln!(
+                        "API key {} created in {tenant} for {acts_for}: scopes {}, expires {}. It is printed once:",
+                        made.key.prefix,
+                        made.key.scopes.join(","),
+                        made.key.expires_at
+                    );
+                    println!("{}", made.token);
+                }
+                Err(app::error::AppError::Validation { fields, message }) => {
+                    eprintln!("{message}");
+                    for (f, m) in fields {
+                        let flag = if f == "expires_days" { "expires".to_string() } else { f.replace('_', "-") };
+                        eprintln!("  --{flag}: {m}");
+                    }
+                    return Ok(ExitCode::from(2));
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::FAILURE);
+                }
             }
         }
         Command::CreateAdmin { email, password_env } => {

@@ -111,6 +111,7 @@ pub fn app_state(cfg: &Config, mut db: DatabaseConnection) -> anyhow::Result<App
         live: app::live::Live::new(),
         db_queries,
         links: cfg.link_signer(),
+        api_keys: Arc::new(app::api_keys::ssr::KeyCache::default()),
     })
 }
 
@@ -182,6 +183,7 @@ pub fn router(state: AppState, cfg: &Config) -> Router {
         .route("/exports/audit.manifest.json", get(crate::exports::manifest))
         .route("/auth/oidc/start", get(crate::oidc::start))
         .route("/auth/oidc/callback", get(crate::oidc::callback))
+        .merge(crate::api::router())
         .route(
             "/mail/unsubscribe/{token}",
             axum::routing::post(app::mail::ssr::unsubscribe_post).get(app::mail::ssr::unsubscribe_get),
@@ -249,6 +251,10 @@ impl Application {
         };
         let router = router(state.clone(), &cfg);
         let mut tasks = Vec::new();
+        // Every replica serves the API: its key cache is loaded before the first request and
+        // kept current whether or not this process runs job workers.
+        state.api_keys.refresh(&state.db).await.map_err(|e| anyhow::anyhow!("loading API keys: {e}"))?;
+        tasks.push(tokio::spawn(app::api_keys::ssr::run_refresher(state.api_keys.clone(), state.db.clone())));
         if !cfg.is_sqlite() {
             tasks.push(crate::live::listen(state.clone(), cfg.database_url.clone()));
         }

@@ -93,6 +93,8 @@ pub enum Perm {
     JobsManage,
     /// See the platform's mail outbox (platform staff).
     MailOutboxView,
+    /// Create, rotate and revoke API keys; manage webhook subscriptions.
+    IntegrationsManage,
 }
 
 /// The permission table: which tenant roles may do what. Platform admins may do
@@ -118,6 +120,7 @@ pub fn roles_for(perm: Perm) -> &'static [Role] {
         // Patchbay's own NOC: a customer's operator must not mark their own provisioning done.
         Perm::JobsManage => &[],
         Perm::MailOutboxView => &[],
+        Perm::IntegrationsManage => &[TenantAdmin],
     }
 }
 
@@ -143,6 +146,7 @@ pub fn is_write(perm: Perm) -> bool {
             | Perm::CatalogManage
             | Perm::ServiceManage
             | Perm::JobsManage
+            | Perm::IntegrationsManage
     )
 }
 

@@ -66,8 +66,8 @@ mod keyset {
     use chrono::{DateTime, Utc};
     use sea_orm::sea_query::{Expr, ExprTrait};
     use sea_orm::{
-        ConnectionTrait, EntityTrait, ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-        QuerySelect, Select, Value,
+        ConnectionTrait, EntityTrait, ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+        Value,
     };
 
     use super::*;

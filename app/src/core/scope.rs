@@ -261,6 +261,7 @@ macro_rules! owned_tables {
 }
 
 owned_tables! {
+    api_key: true,
     audit_event: true,
     intervention: false,
     invitation: false,
@@ -294,6 +295,7 @@ pub fn table_name_of(module: &str) -> Option<&'static str> {
         };
     }
     names!(
+        api_key,
         audit_event,
         intervention,
         invitation,

@@ -207,9 +207,22 @@ async fn server_functions_enforce_roles() {
         .await;
     assert!(r.status.is_success() || r.status.is_redirection(), "{} {}", r.status, r.body);
     let leaver = user_id(&app, "leaver@acme.example").await;
+    // Two API keys: one to rotate and one to revoke.
+    let key_form =
+        [("name", "role table"), ("scopes[]", "services:read"), ("expires_days", "30"), ("allowed_cidrs", "")];
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let r = admin.call("api_keys/create", &key_form).await;
+        assert!(r.status.is_success(), "{} {}", r.status, r.body);
+        keys.push(r.body["key"]["id"].as_str().expect("key id").to_string());
+    }
 
     // (endpoint, args, roles allowed besides platform admins)
     let cases: Vec<Case> = vec![
+        ("api_keys/list", vec![], &["tenant_admin"]),
+        ("api_keys/create", key_form.to_vec(), &["tenant_admin"]),
+        ("api_keys/rotate", vec![("key_id", &keys[0]), ("overlap_hours", "1")], &["tenant_admin"]),
+        ("api_keys/revoke", vec![("key_id", &keys[1])], &["tenant_admin"]),
         ("team/list", vec![("tenant_id", &acme)], &["tenant_admin", "auditor", "support"]),
         ("team/invite", vec![("tenant_id", &acme), ("email", "x@acme.example"), ("role", "member")], &["tenant_admin"]),
         ("team/change_role", vec![("tenant_id", &acme), ("user_id", &support), ("role", "support")], &["tenant_admin"]),

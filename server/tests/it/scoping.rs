@@ -61,6 +61,14 @@ async fn fill_every_owned_table(app: &TestApp) {
         .call("team/invite", &[("tenant_id", &acme), ("email", "new.person@acme.example"), ("role", "member")])
         .await;
     assert!(r.status.is_success(), "invite: {} {}", r.status, r.body);
+    // api_key
+    let r = admin
+        .call(
+            "api_keys/create",
+            &[("name", "scoping"), ("scopes[]", "services:read"), ("expires_days", "30"), ("allowed_cidrs", "")],
+        )
+        .await;
+    assert!(r.status.is_success(), "api key: {} {}", r.status, r.body);
     // quote, order, order_transition, outbox_event, audit_event, then job, service,
     // service_leg, service_event, sandbox_resource once the jobs have run.
     let billing = app.login("billing_admin@acme.example").await;

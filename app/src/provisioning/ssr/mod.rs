@@ -38,7 +38,10 @@ mod settings;
 pub use operations::{
     cancel_job, complete_intervention, fail_intervention, list_interventions, list_jobs, retry_intervention, retry_job,
 };
-pub use services::{change_bandwidth, customer_step, detail, event_cursor, for_order, list, order_page, simple_action};
+pub use services::{
+    change_bandwidth, customer_step, detail, event_cursor, find as find_service, for_order, list, order_page, page_of,
+    simple_action,
+};
 pub use settings::{AdapterInput, list_adapters, save_adapter};
 
 const PROVISION_ORDER: &str = ProvisionOrder::KIND;

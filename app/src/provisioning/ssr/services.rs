@@ -83,6 +83,19 @@ pub async fn list(
     q: Option<String>,
     req: &crate::core::page::PageRequest,
 ) -> Result<crate::core::page::Page<ServiceRow>, AppError> {
+    let page = page_of(ctx, status, q, req).await?;
+    let info = page.page_info;
+    Ok(crate::core::page::Page { items: rows(ctx.db(), page.items).await?, page_info: info })
+}
+
+/// One page of the tenant's services, newest first, filtered in the database: the rows
+/// the portal's list and the REST API both show.
+pub async fn page_of(
+    ctx: &Ctx,
+    status: Option<String>,
+    q: Option<String>,
+    req: &crate::core::page::PageRequest,
+) -> Result<crate::core::page::Page<service::Model>, AppError> {
     use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
     let mut find = ctx.scope()?.find::<service::Entity>();
     if let Some(s) = status.filter(|s| !s.is_empty()) {
@@ -116,11 +129,12 @@ pub async fn list(
                 .add(service::Column::OfferingId.in_subquery(offerings)),
         );
     }
-    let page = crate::core::page::Keyset::newest(service::Column::CreatedAt, service::Column::Id)
-        .page(ctx.db(), find, req)
-        .await?;
-    let info = page.page_info;
-    Ok(crate::core::page::Page { items: rows(ctx.db(), page.items).await?, page_info: info })
+    crate::core::page::Keyset::newest(service::Column::CreatedAt, service::Column::Id).page(ctx.db(), find, req).await
+}
+
+/// One of the tenant's services; another tenant's id is not found.
+pub async fn find(ctx: &Ctx, id: &str) -> Result<service::Model, AppError> {
+    ctx.scope()?.find_by_id::<service::Entity, _>(ctx.db(), id.to_string()).await?.ok_or(AppError::NotFound)
 }
 
 fn ref_label(key: &str) -> String {

@@ -1,0 +1,112 @@
+//! The public REST API, `/v1`: API-key authentication, problem+json errors, and one module
+//! per resource. Handlers call the same services the server functions call: they parse
+//! and check the request, then map the service's answer to the API's shapes (camelCase,
+//! RFC 3339 UTC times, `items` + `pageInfo` lists).
+//!
+//! A request authenticates against the in-memory key cache (`app::api_keys::ssr`): no
+//! database query to find the key, its scopes, its admin's current role or its tenant.
+pub mod problem;
+pub mod services;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::routing::{any, get};
+use http::request::Parts;
+
+use app::api_keys::ApiScope;
+use app::api_keys::ssr::{Principal, Refusal};
+use app::auth::ssr::Ctx;
+use app::state::AppState;
+pub use problem::Problem;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/services", get(services::list))
+        .route("/v1/services/{id}", get(services::get))
+        .route("/v1", any(not_found))
+        .route("/v1/{*rest}", any(not_found))
+}
+
+async fn not_found() -> Problem {
+    Problem::new(
+        http::StatusCode::NOT_FOUND,
+        "not-found",
+        "There is no such API route. The routes are listed in the API reference.",
+    )
+}
+
+/// An authenticated API request: the key, and the context its services run in.
+pub struct Caller {
+    pub principal: Principal,
+    pub ctx: Ctx,
+}
+
+impl Caller {
+    /// Refuse unless the key holds `scope` (and its admin's role still allows it).
+    pub fn require(&self, scope: ApiScope) -> Result<(), Problem> {
+        if self.principal.has(scope) {
+            return Ok(());
+        }
+        Err(Problem::new(
+            http::StatusCode::FORBIDDEN,
+            "missing-scope",
+            format!(
+                "This API key lacks the {} scope{}.",
+                scope.as_str(),
+                if self.principal.key.scopes.contains(&scope) {
+                    " that its admin's current role allows (the role changed since the key was made)"
+                } else {
+                    ""
+                }
+            ),
+        ))
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let unauthorized = |detail: &str| Problem::new(http::StatusCode::UNAUTHORIZED, "unauthorized", detail);
+        let header = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| unauthorized("Send an API key as `Authorization: Bearer <key>`."))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .ok_or_else(|| unauthorized("Send an API key as `Authorization: Bearer <key>`."))?;
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        match state.api_keys.authenticate(token, ip) {
+            Ok(principal) => {
+                let span = tracing::Span::current();
+                span.record("tenant_id", principal.tenant.id.as_str());
+                span.record("user_id", principal.user.id.as_str());
+                let ctx = principal.ctx(state);
+                Ok(Caller { principal, ctx })
+            }
+            Err(Refusal::Invalid) => Err(unauthorized("The API key is not valid: unknown, revoked or mistyped.")),
+            Err(Refusal::Expired) => {
+                Err(unauthorized("The API key has expired. Create or rotate a key in Portal → API keys."))
+            }
+            Err(Refusal::Address) => Err(Problem::new(
+                http::StatusCode::FORBIDDEN,
+                "address-not-allowed",
+                format!("This API key may not be used from {ip}."),
+            )),
+            Err(Refusal::OwnerGone) => Err(Problem::new(
+                http::StatusCode::FORBIDDEN,
+                "key-owner-gone",
+                "The admin this API key acts for is no longer an active member of the tenant; a tenant admin can create a new key.",
+            )),
+        }
+    }
+}

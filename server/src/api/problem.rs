@@ -1,0 +1,86 @@
+//! RFC 9457 problem details for the API: `type`, `title`, `status`, `detail`, `traceId`,
+//! and `errors: [{path, code, message}]` for validation. Never a stack trace or a database
+//! message: internal errors carry only the reference under which they were logged.
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde::Serialize;
+
+use app::error::AppError;
+
+#[derive(Debug, Serialize)]
+pub struct FieldProblem {
+    pub path: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub kind: String,
+    pub detail: String,
+    pub errors: Vec<FieldProblem>,
+    pub trace_id: String,
+}
+
+fn trace_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
+        Problem { status, kind: kind.into(), detail: detail.into(), errors: Vec::new(), trace_id: trace_id() }
+    }
+
+    /// A 422 naming the request fields that are wrong.
+    pub fn invalid(errors: Vec<FieldProblem>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", one.path, one.message),
+            _ => format!("{} request fields are not valid.", errors.len()),
+        };
+        Problem { errors, ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail) }
+    }
+
+    pub fn field(path: &str, code: &str, message: impl Into<String>) -> Self {
+        Problem::invalid(vec![FieldProblem { path: path.into(), code: code.into(), message: message.into() }])
+    }
+}
+
+impl From<AppError> for Problem {
+    fn from(e: AppError) -> Self {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut p = Problem::new(status, e.kind(), e.to_string());
+        match e {
+            AppError::Validation { fields, .. } => {
+                p.errors = fields
+                    .into_iter()
+                    .map(|(path, message)| FieldProblem { path, code: "invalid".into(), message })
+                    .collect();
+            }
+            AppError::Internal { trace_id } => p.trace_id = trace_id,
+            _ => {}
+        }
+        p
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut body = serde_json::json!({
+            "type": format!("https://patchbay.example/problems/{}", self.kind),
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+            "traceId": self.trace_id,
+        });
+        if !self.errors.is_empty() {
+            body["errors"] = serde_json::json!(self.errors);
+        }
+        let mut res =
+            (self.status, [(http::header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
