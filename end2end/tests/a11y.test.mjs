@@ -2,9 +2,9 @@
 // in the light and the dark theme (and, without JavaScript, the server-rendered light pages).
 // Any serious or critical violation fails, with the rule, the elements and axe's summary.
 //
-// The demo data has no quotes, orders or services, so `before` builds a quote, orders it and
-// sends an invitation first: the detail pages, the tables' status badges and the invitation
-// page are then checked with real rows in them.
+// `before` builds a quote, orders it and sends an invitation first (beside the demo data's
+// own orders): the detail pages, the tables' status badges and the invitation page are
+// then checked with rows this run made.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
@@ -44,6 +44,7 @@ const PORTAL = [
   '/portal/team',
   '/portal/audit',
   '/portal/sso',
+  '/portal/api-keys',
   '/studio',
   '/account/sessions',
 ];

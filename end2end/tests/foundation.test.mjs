@@ -29,10 +29,10 @@ const ROLES = [
     faces: ['Console'],
     tenant: null,
   },
-  { email: 'tenant_admin@acme.example', home: '/portal', nav: ['Overview', 'Team', 'Audit log'], hidden: [] },
+  { email: 'tenant_admin@acme.example', home: '/portal', nav: ['Overview', 'Team', 'Audit log', 'API keys'], hidden: [] },
   { email: 'auditor@acme.example', home: '/portal', nav: ['Overview', 'Team', 'Audit log'], hidden: [] },
   { email: 'support@acme.example', home: '/portal', nav: ['Overview', 'Team'], hidden: ['Audit log'] },
-  { email: 'member@acme.example', home: '/portal', nav: ['Overview'], hidden: ['Team', 'Audit log'] },
+  { email: 'member@acme.example', home: '/portal', nav: ['Overview'], hidden: ['Team', 'Audit log', 'API keys'] },
   { email: 'billing_admin@acme.example', home: '/portal', nav: ['Overview'], hidden: ['Team', 'Audit log'] },
   { email: 'operator@acme.example', home: '/console', nav: ['Overview'], hidden: ['Tenants'] },
 ];
@@ -88,6 +88,41 @@ for (const javaScriptEnabled of [true, false]) {
         });
       });
     }
+
+    it('a tenant admin creates an API key, sees it once, uses it and revokes it', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const name = `CI ${uniqueSuffix()}`;
+      let token;
+      await withPage(browser, shot('api-key'), async (page) => {
+        await login(page, server.baseUrl, 'tenant_admin@acme.example');
+        await visit(page, server.baseUrl, '/portal/api-keys');
+        await page.getByLabel('Name', { exact: true }).fill(name);
+        await page.getByLabel('services:read').check();
+        await page.getByLabel('Expires after', { exact: true }).selectOption({ label: '30 days' });
+        await page.getByRole('button', { name: 'Create key', exact: true }).click();
+        // With JavaScript the new key appears in place; without, the page reloads with it.
+        const shown = javaScriptEnabled ? page.getByTestId('new-api-key') : page.getByText(/it is not shown again: pbk_/);
+        await shown.waitFor();
+        token = (await shown.innerText()).match(/pbk_[a-z0-9]+_[a-z0-9]+/)?.[0];
+        assert.ok(token, 'the token is on the page once');
+        const row = page.locator('tr', { hasText: name });
+        await expectText(row, 'services:read');
+        await expectText(row, 'active');
+
+        const call = () => fetch(`${server.baseUrl}/v1/services`, { headers: { authorization: `Bearer ${token}` } });
+        const ok = await call();
+        assert.equal(ok.status, 200, 'the key reads the services');
+        assert.ok(Array.isArray((await ok.json()).items));
+
+        // After a reload the token is gone from the page for good.
+        await visit(page, server.baseUrl, '/portal/api-keys');
+        assert.equal(await page.getByText(token).count(), 0, 'the token is not shown again');
+        await page.locator('tr', { hasText: name }).getByRole('button', { name: 'Revoke', exact: true }).click();
+        await expectText(page.locator('tr', { hasText: name }), 'revoked');
+        const refused = await call();
+        assert.equal(refused.status, 401, 'a revoked key is refused');
+        assert.equal(refused.headers.get('content-type'), 'application/problem+json');
+      });
+    });
 
     it('a wrong password is refused with a clear message', { timeout: TEST_TIMEOUT_MS }, async () => {
       await withPage(browser, shot('wrong-password'), async (page) => {

@@ -93,9 +93,10 @@ impl ApiScope {
 pub const EXPIRY_CHOICES: [(u32, &str); 5] =
     [(7, "7 days"), (30, "30 days"), (90, "90 days"), (180, "180 days"), (365, "1 year")];
 
-/// Overlap choices when rotating (hours the old key keeps working).
+/// Overlap choices when rotating (hours the old key keeps working after its successor
+/// is made).
 pub const OVERLAP_CHOICES: [(u32, &str); 4] =
-    [(0, "None (stop now)"), (1, "1 hour"), (24, "24 hours"), (168, "7 days")];
+    [(0, "Old key stops now"), (1, "Keep old 1 h"), (24, "Keep old 24 h"), (168, "Keep old 7 days")];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeyRow {

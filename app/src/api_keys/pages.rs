@@ -37,21 +37,21 @@ pub fn ApiKeysPage() -> impl IntoView {
                             let can = v.can_manage;
                             let full = v.active >= v.cap.max(0) as u64;
                             view! {
-                                <div class="grid grid-cols-1 gap-6 xl:grid-cols-3">
-                                    <div class="space-y-3 xl:col-span-2">
+                                <div class="space-y-6">
+                                    <div class="space-y-3">
                                         <p class="text-sm text-slate-600 dark:text-slate-300">
                                             {format!("{} of {} keys in use on the {} edition.", v.active, v.cap, v.edition)}
                                         </p>
                                         <PagedTable
                                             page=Ok(v.keys)
-                                            headers=vec!["Key", "Scopes", "Last used", "Expires", "Status", ""]
+                                            headers=vec!["Key", "Scopes", "Last used", "Expires", ""]
                                             noun="API keys"
                                             empty_title="No API keys yet"
                                             empty_body="Create a key with the form on this page, give it only the scopes your tool needs, and store it in your secret manager."
                                             row=move |k: ApiKeyRow| view! { <KeyRow k=k can=can rotate=rotate revoke=revoke/> }
                                         />
                                     </div>
-                                    <div>
+                                    <div class="max-w-2xl">
                                         {if !can {
                                             view! {
                                                 <Card title="Read-only">
@@ -106,14 +106,14 @@ fn CreateKeyCard(
                 <Field label="Name" name="name" placeholder="Terraform CI" required=true error=field_error(err, "name")/>
                 <fieldset>
                     <legend class=LABEL>"Scopes"</legend>
-                    <div class="mt-1 space-y-2">
+                    <div class="mt-1 grid grid-cols-1 gap-2 sm:grid-cols-2">
                         {grantable
                             .into_iter()
                             .map(|(s, label)| {
                                 let id = format!("scope-{}", s.replace(':', "-"));
                                 view! {
                                     <div class="flex items-start gap-2">
-                                        <input id=id.clone() type="checkbox" name="scopes[]" value=s.clone() class=format!("{CHECK} mt-0.5")/>
+                                        <input id=id.clone() type="checkbox" name="scopes[]" value=s.clone() class=format!("{CHECK} mt-0.5 shrink-0")/>
                                         <label for=id class="text-sm text-slate-700 dark:text-slate-300">
                                             <code class="font-mono text-xs">{s.clone()}</code>
                                             <span class="block text-xs text-slate-600 dark:text-slate-400">{label}</span>
@@ -148,15 +148,15 @@ fn KeyRow(
     let live = k.status == "active";
     let overlap: Vec<(String, String)> = OVERLAP_CHOICES.iter().map(|(h, l)| (h.to_string(), l.to_string())).collect();
     let select_id = format!("overlap-{}", k.id);
+    let rotate_label = format!("Rotate {}: how long the old key keeps working", k.name);
     let (id1, id2) = (k.id.clone(), k.id.clone());
     view! {
         <tr>
-            <td class=TD>
-                <p class="font-medium text-slate-900 dark:text-white">{k.name.clone()}</p>
+            <td class="min-w-[17rem] px-4 py-3 text-slate-700 dark:text-slate-300">
+                <p class="flex items-center gap-2 font-medium text-slate-900 dark:text-white">{k.name.clone()} <Badge text=k.status.clone()/></p>
                 <p class="font-mono text-xs text-slate-600 dark:text-slate-400">{k.prefix.clone()} "_…"</p>
-                <p class="text-xs text-slate-600 dark:text-slate-400">
-                    "Acts for " {k.created_by.clone()} " · created " {k.created_at.clone()}
-                </p>
+                <p class="text-xs text-slate-600 dark:text-slate-400">"Acts for " {k.created_by.clone()}</p>
+                <p class="text-xs text-slate-600 dark:text-slate-400">"Created " {k.created_at.clone()}</p>
                 {k.rotated_from.clone().map(|p| view! { <p class="text-xs text-slate-600 dark:text-slate-400">"Replaces " <span class="font-mono">{p}</span></p> })}
                 {(!k.allowed_cidrs.is_empty()).then(|| view! { <p class="text-xs text-slate-600 dark:text-slate-400">"From " {k.allowed_cidrs.join(", ")}</p> })}
             </td>
@@ -170,7 +170,6 @@ fn KeyRow(
                 }}
             </td>
             <td class=TD>{k.expires_at.clone()}</td>
-            <td class=TD><Badge text=k.status.clone()/></td>
             <td class=format!("{TD} text-right")>
                 {(can && (live || k.status == "expiring"))
                     .then(|| {
@@ -179,8 +178,8 @@ fn KeyRow(
                                 {live.then(|| view! {
                                     <ActionForm action=rotate attr:class="flex items-center gap-2">
                                         <input type="hidden" name="key_id" value=id1.clone()/>
-                                        <label for=select_id.clone() class="text-xs text-slate-600 dark:text-slate-400">"Old key works for"</label>
-                                        <select id=select_id.clone() name="overlap_hours" class="rounded-md border-0 py-1 pl-2 pr-7 text-sm ring-1 ring-inset ring-slate-300 dark:bg-slate-950 dark:ring-slate-700">
+                                        <label for=select_id.clone() class="sr-only">{rotate_label.clone()}</label>
+                                        <select id=select_id.clone() name="overlap_hours" class="w-auto rounded-md border-0 py-1 pl-2 pr-7 text-sm ring-1 ring-inset ring-slate-300 dark:bg-slate-950 dark:ring-slate-700">
                                             {overlap.clone().into_iter().map(|(v, l)| { let sel = v == "24"; view! { <option value=v selected=sel>{l}</option> } }).collect_view()}
                                         </select>
                                         <button type="submit" class=BTN_SECONDARY>"Rotate"</button>

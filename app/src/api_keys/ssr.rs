@@ -147,7 +147,11 @@ pub fn row(
         allowed_cidrs: cidrs,
         created_by: k.created_by_email.clone(),
         created_at: fmt(k.created_at),
-        expires_at: fmt(k.expires_at),
+        expires_at: if k.expires_at - now < Duration::days(2) {
+            fmt(k.expires_at)
+        } else {
+            k.expires_at.format("%Y-%m-%d").to_string()
+        },
         status: status.into(),
         last_used_at: k.last_used_at.map(fmt),
         last_used_ip: k.last_used_ip.clone(),
