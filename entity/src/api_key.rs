@@ -30,6 +30,8 @@ pub struct Model {
     pub rotated_from: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Goes up by one with every change to the row (the key cache's change detector).
+    pub version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,7 +1,9 @@
 //! API keys for the public REST API: owned by a tenant or (no `tenant_id`) the platform.
 //! Only a hash of the secret is kept; `key_id` is the public part of the token
-//! (`pbk_<key_id>_<secret>`) that finds the row. `updated_at` lets every replica pick up
-//! changes (revocations) with one cheap query a second. Editions cap the number of keys.
+//! (`pbk_<key_id>_<secret>`) that finds the row. `version` goes up by one with every
+//! change to a row, so `(COUNT(*), SUM(version))` changes with every insert, update and
+//! delete whatever the replicas' clocks say: every replica picks up changes (revocations)
+//! with one cheap query a second. Editions cap the number of keys.
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -41,6 +43,7 @@ impl MigrationTrait for Migration {
                 .col(s_null("rotated_from"))
                 .col(ts("created_at"))
                 .col(ts("updated_at"))
+                .col(ColumnDef::new(t("version")).big_integer().not_null().default(1))
                 .foreign_key(
                     ForeignKey::create()
                         .name("fk_api_keys_tenant_id")
@@ -54,7 +57,7 @@ impl MigrationTrait for Migration {
         for (name, cols, unique) in [
             ("ux_api_keys_key_id", &["key_id"][..], true),
             ("ix_api_keys_tenant_created", &["tenant_id", "created_at", "id"][..], false),
-            ("ix_api_keys_updated", &["updated_at"][..], false),
+            ("ix_api_keys_rotated_from", &["rotated_from"][..], false),
         ] {
             let mut i = Index::create();
             i.name(name).table(t("api_keys"));

@@ -89,7 +89,7 @@ enum ApiKeyCommand {
 fn parse_lifetime_days(s: &str) -> Option<i64> {
     let s = s.trim();
     if let Some(h) = s.strip_suffix('h') {
-        return h.parse::<i64>().ok().filter(|h| *h > 0).map(|h| (h + 23) / 24);
+        return h.parse::<i64>().ok().filter(|h| *h > 0).and_then(|h| h.checked_add(23)).map(|h| h / 24);
     }
     s.strip_suffix('d').unwrap_or(s).parse::<i64>().ok()
 }

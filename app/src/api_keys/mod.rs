@@ -142,7 +142,7 @@ pub async fn list_api_keys(cursor: Option<String>) -> Result<ApiKeysView, AppErr
     use crate::auth::ssr::*;
     respond(
         async {
-            let ctx = require(Perm::IntegrationsManage).await?;
+            let ctx = require(Perm::IntegrationsView).await?;
             ssr::view(&ctx, &crate::core::page::PageRequest::new(cursor)).await
         }
         .await,
@@ -188,7 +188,8 @@ pub async fn revoke_api_key(key_id: String) -> Result<(), AppError> {
     use crate::auth::ssr::*;
     respond(
         async {
-            let ctx = require(Perm::IntegrationsManage).await?;
+            // Not a write permission: a suspended tenant can still stop a key.
+            let ctx = require(Perm::IntegrationsView).await?;
             ssr::revoke(&ctx, &key_id).await
         }
         .await,

@@ -55,7 +55,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                                         {if !can {
                                             view! {
                                                 <Card title="Read-only">
-                                                    <p class="text-sm text-slate-600 dark:text-slate-300">"Keys can be changed while the tenant is active."</p>
+                                                    <p class="text-sm text-slate-600 dark:text-slate-300">"New keys and rotations wait until the tenant is active again; revoking a key works at any time."</p>
                                                 </Card>
                                             }
                                                 .into_any()
@@ -171,11 +171,11 @@ fn KeyRow(
             </td>
             <td class=TD>{k.expires_at.clone()}</td>
             <td class=format!("{TD} text-right")>
-                {(can && (live || k.status == "expiring"))
+                {(live || k.status == "expiring")
                     .then(|| {
                         view! {
                             <div class="flex flex-col items-end gap-2">
-                                {live.then(|| view! {
+                                {(can && live).then(|| view! {
                                     <ActionForm action=rotate attr:class="flex items-center gap-2">
                                         <input type="hidden" name="key_id" value=id1.clone()/>
                                         <label for=select_id.clone() class="sr-only">{rotate_label.clone()}</label>

@@ -1,8 +1,9 @@
 //! API key services (create, rotate, revoke, list, the CLI's create) and the in-memory
 //! key cache every request authenticates against, with no database query per request.
 //!
-//! The cache is reloaded when the `api_keys` table changes (one `MAX(updated_at)` query a
-//! second per replica), so a revocation reaches every replica within about a second; the
+//! The cache is reloaded when the `api_keys` table changes (one `COUNT(*), SUM(version)`
+//! query a second per replica; every change bumps its row's `version`, so no clock is
+//! involved), so a revocation reaches every replica within about a second; the
 //! standing of each key's admin (member, role, disabled) is re-read on the same tick, so a
 //! demoted admin's keys lose the scopes their new role lacks. Last-used times are kept in
 //! memory and written on that tick too.
@@ -215,7 +216,7 @@ pub async fn view(ctx: &Ctx, req: &PageRequest) -> Result<ApiKeysView, AppError>
         keys: Page { items: keys, page_info: info },
         active: active_count(db, &scope).await?,
         cap: ed.max_api_keys,
-        can_manage: crate::auth::ssr::writable(ctx),
+        can_manage: crate::auth::ssr::writable(ctx) && ctx.can(crate::auth::permissions::Perm::IntegrationsManage),
         grantable: ApiScope::ALL
             .into_iter()
             .filter(|s| ctx.can(s.perm()))
@@ -338,10 +339,20 @@ async fn insert_row(
         rotated_from: Set(rotated_from),
         created_at: Set(now),
         updated_at: Set(now),
+        version: Set(1),
     }
     .insert(txn)
     .await?;
     Ok(CreatedKey { key: row(m, &HashSet::new(), &HashMap::new())?, token: format!("{PREFIX}{key_id}_{secret}") })
+}
+
+/// Reload this replica's cache after a change (the others follow within a tick). The
+/// change is committed whatever happens here: a failure is logged, not returned, so the
+/// caller still sees the token they just made.
+async fn reload_now(ctx: &Ctx) {
+    if let Err(e) = ctx.state.api_keys.refresh(ctx.db()).await {
+        tracing::warn!(error = %e, "api keys: reload after a change failed; the next tick retries");
+    }
 }
 
 /// Portal → API keys → Create.
@@ -349,7 +360,7 @@ pub async fn create(ctx: &Ctx, input: &NewKey) -> Result<CreatedKey, AppError> {
     let t = ctx.tenant()?;
     let owner = KeyOwner { tenant: t, user: &ctx.user, role: ctx.role, actor: ctx.actor() };
     let made = insert(ctx.db(), &owner, input).await?;
-    ctx.state.api_keys.refresh(ctx.db()).await?;
+    reload_now(ctx).await;
     Ok(made)
 }
 
@@ -363,10 +374,25 @@ pub async fn rotate(ctx: &Ctx, id: &str, overlap_hours: &str) -> Result<CreatedK
     };
     let scope = ctx.scope()?;
     let txn = ctx.db().begin().await?;
+    // Under the tenant's lock, like the cap check of `insert`: two rotations of one key
+    // cannot both make a successor.
+    crate::core::quota::lock_tenant(&txn, &t.id).await?;
     let old = scope.find_by_id::<api_key::Entity, _>(&txn, id.to_string()).await?.ok_or(AppError::NotFound)?;
     let now = Utc::now();
     if old.revoked_at.is_some() || old.expires_at <= now {
         return Err(AppError::Conflict("Only a key that still works can be rotated; create a new one instead.".into()));
+    }
+    let successor = scope
+        .find::<api_key::Entity>()
+        .filter(api_key::Column::RotatedFrom.eq(&old.id))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .one(&txn)
+        .await?;
+    if let Some(next) = successor {
+        return Err(AppError::Conflict(format!(
+            "This key was already rotated (its successor is {PREFIX}{}); rotate or revoke that one instead.",
+            next.key_id
+        )));
     }
     let scopes = scopes_of(&old)?;
     let beyond: Vec<&str> = scopes.iter().filter(|s| !ctx.can(s.perm())).map(|s| s.as_str()).collect();
@@ -382,6 +408,7 @@ pub async fn rotate(ctx: &Ctx, id: &str, overlap_hours: &str) -> Result<CreatedK
         .update_many::<api_key::Entity>()
         .col_expr(api_key::Column::ExpiresAt, Expr::value(until))
         .col_expr(api_key::Column::UpdatedAt, Expr::value(now))
+        .col_expr(api_key::Column::Version, sea_orm::sea_query::ExprTrait::add(Expr::col(api_key::Column::Version), 1))
         .filter(api_key::Column::Id.eq(&old.id))
         .exec(&txn)
         .await?;
@@ -398,7 +425,7 @@ pub async fn rotate(ctx: &Ctx, id: &str, overlap_hours: &str) -> Result<CreatedK
     )
     .await?;
     txn.commit().await?;
-    ctx.state.api_keys.refresh(ctx.db()).await?;
+    reload_now(ctx).await;
     Ok(made)
 }
 
@@ -417,6 +444,7 @@ pub async fn revoke(ctx: &Ctx, id: &str) -> Result<(), AppError> {
         .col_expr(api_key::Column::RevokedAt, Expr::value(now))
         .col_expr(api_key::Column::RevokedBy, Expr::value(ctx.user.email.clone()))
         .col_expr(api_key::Column::UpdatedAt, Expr::value(now))
+        .col_expr(api_key::Column::Version, sea_orm::sea_query::ExprTrait::add(Expr::col(api_key::Column::Version), 1))
         .filter(api_key::Column::Id.eq(&k.id))
         .exec(&txn)
         .await?;
@@ -433,7 +461,7 @@ pub async fn revoke(ctx: &Ctx, id: &str) -> Result<(), AppError> {
     )
     .await?;
     txn.commit().await?;
-    ctx.state.api_keys.refresh(ctx.db()).await?;
+    reload_now(ctx).await;
     Ok(())
 }
 
@@ -501,7 +529,6 @@ pub struct CachedKey {
 /// The standing of a key's admin now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Standing {
-    PlatformAdmin,
     Member(Role),
     Gone,
 }
@@ -533,13 +560,9 @@ pub struct Principal {
 impl Principal {
     /// The key's request context: its admin acting in its tenant, without a session.
     pub fn ctx(&self, state: &crate::state::AppState) -> Ctx {
-        Ctx {
-            state: state.clone(),
-            session: None,
-            user: self.user.clone(),
-            tenant: Some(self.tenant.clone()),
-            role: self.role,
-        }
+        // Never platform staff through a key, whoever made it: the key acts in its tenant.
+        let user = user::Model { is_platform_admin: false, ..self.user.clone() };
+        Ctx { state: state.clone(), session: None, user, tenant: Some(self.tenant.clone()), role: self.role }
     }
 
     pub fn has(&self, scope: ApiScope) -> bool {
@@ -553,7 +576,7 @@ struct Snapshot {
     standing: HashMap<(String, String), Standing>,
     users: HashMap<String, user::Model>,
     tenants: HashMap<String, tenant::Model>,
-    stamp: Option<(Option<DateTime<Utc>>, i64)>,
+    stamp: Option<(i64, i64)>,
 }
 
 /// The keys every request authenticates against (see the module docs).
@@ -565,8 +588,8 @@ pub struct KeyCache {
 
 #[derive(FromQueryResult)]
 struct Stamp {
-    updated: Option<DateTime<Utc>>,
     n: i64,
+    versions: i64,
 }
 
 impl KeyCache {
@@ -599,14 +622,13 @@ impl KeyCache {
         let user = snap.users.get(&key.created_by).filter(|_| standing != Standing::Gone).ok_or(Refusal::OwnerGone)?;
         let role = match standing {
             Standing::Member(r) => Some(r),
-            _ => None,
+            Standing::Gone => None,
         };
         let scopes = key
             .scopes
             .iter()
             .copied()
             .filter(|s| match standing {
-                Standing::PlatformAdmin => true,
                 Standing::Member(r) => allowed(s.perm(), false, Some(r)),
                 Standing::Gone => false,
             })
@@ -619,14 +641,15 @@ impl KeyCache {
 
     /// Reload keys when the table changed, and the standing of their admins always.
     pub async fn refresh(&self, db: &impl ConnectionTrait) -> Result<(), AppError> {
+        // SUM of a bigint is numeric on PostgreSQL: cast it back.
         let stamp = api_key::Entity::find()
             .select_only()
-            .column_as(api_key::Column::UpdatedAt.max(), "updated")
             .column_as(api_key::Column::Id.count(), "n")
+            .column_as(Expr::cust("CAST(COALESCE(SUM(version), 0) AS BIGINT)"), "versions")
             .into_model::<Stamp>()
             .one(db)
             .await?
-            .map(|s| (s.updated, s.n));
+            .map(|s| (s.n, s.versions));
         let changed = self.snap.read().map(|s| s.stamp != stamp).unwrap_or(true);
         let keys = if changed {
             // Keys not revoked, and expired ones for 30 days (so their callers hear
@@ -638,12 +661,17 @@ impl KeyCache {
                 .await?;
             let mut keys = HashMap::with_capacity(rows.len());
             for k in rows {
+                // A row that does not parse is logged naming it (by `AppError::internal`)
+                // and left out: that key authenticates nothing, and every other key keeps
+                // working and keeps receiving revocations.
                 let mut hash = [0u8; 32];
-                hex::decode_to_slice(&k.secret_hash, &mut hash)
-                    .map_err(|e| AppError::internal("api key", format!("api_keys row {}: secret_hash: {e}", k.id)))?;
+                let parsed = hex::decode_to_slice(&k.secret_hash, &mut hash)
+                    .map_err(|e| AppError::internal("api key", format!("api_keys row {}: secret_hash: {e}", k.id)))
+                    .and_then(|()| Ok((scopes_of(&k)?, cidrs_of(&k)?)));
+                let Ok((scopes, cidrs)) = parsed else { continue };
                 let cached = CachedKey {
-                    scopes: scopes_of(&k)?,
-                    cidrs: cidrs_of(&k)?,
+                    scopes,
+                    cidrs,
                     hash,
                     id: k.id,
                     key_id: k.key_id.clone(),
@@ -685,9 +713,10 @@ impl KeyCache {
                 .collect();
             let members = membership::Entity::find().filter(membership::Column::UserId.is_in(creators)).all(db).await?;
             for m in members {
+                // A key acts with its admin's role in the key's tenant, never with platform
+                // staff powers (platform keys are a kind of their own).
                 let s = match users.get(&m.user_id) {
                     Some(u) if u.disabled => Standing::Gone,
-                    Some(u) if u.is_platform_admin => Standing::PlatformAdmin,
                     Some(_) => Role::parse(&m.role).map(Standing::Member).unwrap_or(Standing::Gone),
                     None => Standing::Gone,
                 };

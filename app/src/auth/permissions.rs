@@ -93,8 +93,11 @@ pub enum Perm {
     JobsManage,
     /// See the platform's mail outbox (platform staff).
     MailOutboxView,
-    /// Create, rotate and revoke API keys; manage webhook subscriptions.
+    /// Create and rotate API keys; manage webhook subscriptions.
     IntegrationsManage,
+    /// See the tenant's API keys and revoke them (also while the tenant is suspended: a
+    /// leaked key must always be stoppable).
+    IntegrationsView,
 }
 
 /// The permission table: which tenant roles may do what. Platform admins may do
@@ -121,6 +124,7 @@ pub fn roles_for(perm: Perm) -> &'static [Role] {
         Perm::JobsManage => &[],
         Perm::MailOutboxView => &[],
         Perm::IntegrationsManage => &[TenantAdmin],
+        Perm::IntegrationsView => &[TenantAdmin],
     }
 }
 

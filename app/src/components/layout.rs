@@ -49,7 +49,7 @@ pub fn nav_items(face: Face, v: &Viewer) -> Vec<(&'static str, &'static str)> {
             if v.can(Perm::SsoManage) && v.tenant.is_some() {
                 items.push(("Security & SSO", "/portal/sso"));
             }
-            if v.can(Perm::IntegrationsManage) && v.tenant.is_some() {
+            if v.can(Perm::IntegrationsView) && v.tenant.is_some() {
                 items.push(("API keys", "/portal/api-keys"));
             }
         }

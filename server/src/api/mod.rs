@@ -70,6 +70,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         let unauthorized = |detail: &str| Problem::new(http::StatusCode::UNAUTHORIZED, "unauthorized", detail);
+        let invalid = |detail: &str| Problem::new(http::StatusCode::UNAUTHORIZED, "invalid-token", detail);
         let header = parts
             .headers
             .get(http::header::AUTHORIZATION)
@@ -93,9 +94,9 @@ impl FromRequestParts<AppState> for Caller {
                 let ctx = principal.ctx(state);
                 Ok(Caller { principal, ctx })
             }
-            Err(Refusal::Invalid) => Err(unauthorized("The API key is not valid: unknown, revoked or mistyped.")),
+            Err(Refusal::Invalid) => Err(invalid("The API key is not valid: unknown, revoked or mistyped.")),
             Err(Refusal::Expired) => {
-                Err(unauthorized("The API key has expired. Create or rotate a key in Portal → API keys."))
+                Err(invalid("The API key has expired. Create or rotate a key in Portal → API keys."))
             }
             Err(Refusal::Address) => Err(Problem::new(
                 http::StatusCode::FORBIDDEN,

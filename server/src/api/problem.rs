@@ -79,7 +79,9 @@ impl IntoResponse for Problem {
         let mut res =
             (self.status, [(http::header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+            // RFC 6750 §3: `invalid_token` when a token came and was refused.
+            let value = if self.kind == "invalid-token" { "Bearer error=\"invalid_token\"" } else { "Bearer" };
+            res.headers_mut().insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static(value));
         }
         res
     }

@@ -161,7 +161,8 @@ pub fn with_etag(body: Vec<u8>, headers: &http::HeaderMap) -> Response {
     let matches = headers
         .get(http::header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+        // Weak comparison (RFC 9110 §13.1.2): `W/"x"` matches `"x"` for a GET.
+        .is_some_and(|v| v.split(',').map(|t| t.trim()).any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag));
     let etag = [(http::header::ETAG, tag)];
     if matches {
         return (http::StatusCode::NOT_MODIFIED, etag).into_response();

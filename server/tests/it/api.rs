@@ -217,6 +217,9 @@ async fn expiry_revocation_on_another_replica_and_the_admins_current_role_take_e
     let (status, _, body) = v1(&app.base, "/v1/services", Some(&old)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "no overlap: the old key stops: {body}");
     assert!(body["detail"].as_str().is_some_and(|d| d.contains("expired")), "{body}");
+    // One successor per key: a second rotation of the old key is refused.
+    let r = admin.call("api_keys/rotate", &[("key_id", &old_id), ("overlap_hours", "168")]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
 
     // A key acting for the operator: demoted to member, its services:write stops working.
     let (made, acts_for) = app::api_keys::ssr::create_from_cli(
@@ -323,4 +326,31 @@ async fn the_edition_caps_keys_and_the_cli_prints_a_working_key_once() {
         .expect("keys")
         .len();
     assert_eq!(n, 2);
+}
+
+#[tokio::test]
+async fn a_suspended_tenant_still_sees_and_revokes_its_keys_but_makes_none() {
+    let app = app().await;
+    let acme = tenant_id(&app, "acme").await;
+    let admin = app.login("tenant_admin@acme.example").await;
+    let (token, id) = create_key(&admin, "leaked", &["services:read"], "").await;
+    let staff = app.login("admin@patchbay.example").await;
+    let r = staff.call("tenants/suspend", &[("tenant_id", &acme), ("reason", "unpaid invoices")]).await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.body);
+
+    let list = admin.call("api_keys/list", &[]).await;
+    assert!(list.status.is_success(), "the keys stay visible: {} {}", list.status, list.body);
+    assert_eq!(list.body["can_manage"], false);
+    let r = admin
+        .call(
+            "api_keys/create",
+            &[("name", "new"), ("scopes[]", "services:read"), ("expires_days", "30"), ("allowed_cidrs", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no new keys while suspended: {}", r.body);
+    let r = admin.call("api_keys/rotate", &[("key_id", &id), ("overlap_hours", "0")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no rotation while suspended: {}", r.body);
+    let r = admin.call("api_keys/revoke", &[("key_id", &id)]).await;
+    assert!(r.status.is_success(), "a leaked key can always be stopped: {} {}", r.status, r.body);
+    assert_eq!(v1(&app.base, "/v1/services", Some(&token)).await.0, StatusCode::UNAUTHORIZED);
 }
