@@ -404,14 +404,7 @@ pub async fn rotate(ctx: &Ctx, id: &str, overlap_hours: &str) -> Result<CreatedK
     let made =
         insert_row(&txn, &owner, &old.name, &scopes, &cidrs_of(&old)?, now + lifetime, Some(old.id.clone())).await?;
     let until = (now + Duration::hours(hours)).min(old.expires_at);
-    scope
-        .update_many::<api_key::Entity>()
-        .col_expr(api_key::Column::ExpiresAt, Expr::value(until))
-        .col_expr(api_key::Column::UpdatedAt, Expr::value(now))
-        .col_expr(api_key::Column::Version, sea_orm::sea_query::ExprTrait::add(Expr::col(api_key::Column::Version), 1))
-        .filter(api_key::Column::Id.eq(&old.id))
-        .exec(&txn)
-        .await?;
+    change(&scope, &old.id, now).col_expr(api_key::Column::ExpiresAt, Expr::value(until)).exec(&txn).await?;
     record(
         &txn,
         NewEvent::tenant(
@@ -429,6 +422,16 @@ pub async fn rotate(ctx: &Ctx, id: &str, overlap_hours: &str) -> Result<CreatedK
     Ok(made)
 }
 
+/// An update of one key in `scope` that every replica's cache will notice: it stamps
+/// `updated_at` and bumps `version` (see [`KeyCache::refresh`]). Add the changed columns.
+fn change(scope: &Scope, id: &str, now: DateTime<Utc>) -> sea_orm::UpdateMany<api_key::Entity> {
+    scope
+        .update_many::<api_key::Entity>()
+        .col_expr(api_key::Column::UpdatedAt, Expr::value(now))
+        .col_expr(api_key::Column::Version, sea_orm::sea_query::ExprTrait::add(Expr::col(api_key::Column::Version), 1))
+        .filter(api_key::Column::Id.eq(id))
+}
+
 /// Revoke at once (every replica within about a second).
 pub async fn revoke(ctx: &Ctx, id: &str) -> Result<(), AppError> {
     let t = ctx.tenant()?;
@@ -439,13 +442,9 @@ pub async fn revoke(ctx: &Ctx, id: &str) -> Result<(), AppError> {
         return Err(AppError::Conflict("That key is already revoked.".into()));
     }
     let now = Utc::now();
-    scope
-        .update_many::<api_key::Entity>()
+    change(&scope, &k.id, now)
         .col_expr(api_key::Column::RevokedAt, Expr::value(now))
         .col_expr(api_key::Column::RevokedBy, Expr::value(ctx.user.email.clone()))
-        .col_expr(api_key::Column::UpdatedAt, Expr::value(now))
-        .col_expr(api_key::Column::Version, sea_orm::sea_query::ExprTrait::add(Expr::col(api_key::Column::Version), 1))
-        .filter(api_key::Column::Id.eq(&k.id))
         .exec(&txn)
         .await?;
     record(
