@@ -5,15 +5,25 @@
 //!
 //! A request authenticates against the in-memory key cache (`app::api_keys::ssr`): no
 //! database query to find the key, its scopes, its admin's current role or its tenant.
+//!
+//! The OpenAPI 3.1 document (`/v1/openapi.json`) is generated from the handlers
+//! (`#[utoipa::path]` on each, registered through `utoipa_axum`'s `OpenApiRouter`): a
+//! resource route cannot be added without its description. The only plain routes are the
+//! document itself and the problem+json 404 for unknown paths (a test checks that).
 pub mod problem;
 pub mod services;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::routing::{any, get};
+use axum::routing::any;
 use http::request::Parts;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use app::api_keys::ApiScope;
 use app::api_keys::ssr::{Principal, Refusal};
@@ -21,10 +31,59 @@ use app::auth::ssr::Ctx;
 use app::state::AppState;
 pub use problem::Problem;
 
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Patchbay API",
+        version = "1",
+        description = "Order, run and watch private network interconnection. JSON with camelCase fields, RFC 3339 UTC times; lists are `items` + `pageInfo {nextCursor, hasNextPage}` with `limit` (1–200) and `cursor`; errors are `application/problem+json`. Authenticate with `Authorization: Bearer <API key>` (Portal → API keys); each operation names the scope it needs."
+    ),
+    modifiers(&BearerKeys),
+    tags((name = "services", description = "The tenant's service inventory"))
+)]
+struct ApiDoc;
+
+/// The `apiKey` security scheme every operation names (with its scope).
+struct BearerKeys;
+
+impl utoipa::Modify for BearerKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("pbk_<key id>_<secret>")
+                    .description(Some("An API key from Portal → API keys or `patchbay api-key create`."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The documented routes and their OpenAPI document.
+pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(services::list))
+        .routes(routes!(services::get))
+        .split_for_parts()
+}
+
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/services", get(services::list))
-        .route("/v1/services/{id}", get(services::get))
+    let (routes, doc) = documented();
+    let doc: Arc<String> = Arc::new(doc.to_pretty_json().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the OpenAPI document does not serialise");
+        String::from("{}")
+    }));
+    routes
+        .route(
+            "/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { ([(http::header::CONTENT_TYPE, "application/json")], doc.as_str().to_owned()) }
+            }),
+        )
         .route("/v1", any(not_found))
         .route("/v1/{*rest}", any(not_found))
 }

@@ -7,11 +7,29 @@ use serde::Serialize;
 
 use app::error::AppError;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FieldProblem {
     pub path: String,
     pub code: String,
     pub message: String,
+}
+
+/// The body of every error answer, as the document describes it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ProblemDoc {
+    /// A URI naming the kind of problem, e.g. `https://patchbay.example/problems/missing-scope`.
+    #[serde(rename = "type")]
+    kind: String,
+    title: String,
+    status: u16,
+    detail: String,
+    /// Quote it to support: the reference under which the problem was logged.
+    trace_id: String,
+    /// For validation problems: each parameter or field that is wrong.
+    errors: Option<Vec<FieldProblem>>,
 }
 
 #[derive(Debug)]

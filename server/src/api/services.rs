@@ -17,7 +17,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 /// A service as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Service {
     pub id: String,
@@ -57,16 +57,16 @@ impl From<service::Model> for Service {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PageInfo {
     pub next_cursor: Option<String>,
     pub has_next_page: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct List<T> {
+pub struct List<T: utoipa::ToSchema> {
     pub items: Vec<T>,
     pub page_info: PageInfo,
 }
@@ -128,7 +128,39 @@ pub fn list_params(
     Ok((ListParams { page, status }, found))
 }
 
-/// `GET /v1/services`: newest first; `?filter=status:eq:active`, `?limit=`, `?cursor=`.
+/// The query of a list operation, for the document (handlers check the raw pairs, so an
+/// unknown parameter is refused by name).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ListQuery {
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u64>,
+    /// `pageInfo.nextCursor` of the previous page.
+    cursor: Option<String>,
+    /// `status:eq:<status>`; statuses: provisioning, active, suspended, terminating, terminated, failed.
+    filter: Option<String>,
+    /// `-createdAt` (the default and only order; ties broken by id).
+    sort: Option<String>,
+}
+
+/// The tenant's services, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/services",
+    operation_id = "listServices",
+    tag = "services",
+    params(ListQuery),
+    security(("apiKey" = ["services:read"])),
+    responses(
+        (status = 200, description = "One page of services", body = List<Service>),
+        (status = 400, description = "The cursor is not valid", body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or an unknown, revoked or expired key", body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks services:read, or may not be used from this address", body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is not valid; `errors` names it", body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(caller: Caller, Query(query): Query<Vec<(String, String)>>) -> Result<Json<List<Service>>, Problem> {
     caller.require(ApiScope::ServicesRead)?;
     let (p, _) = list_params(&query, &["status"], &["-createdAt"])?;
@@ -146,7 +178,25 @@ pub async fn list(caller: Caller, Query(query): Query<Vec<(String, String)>>) ->
     }))
 }
 
-/// `GET /v1/services/{id}`, with an `ETag` (and 304 for a matching `If-None-Match`).
+/// One service, with an `ETag` (304 for a matching `If-None-Match`).
+#[utoipa::path(
+    get,
+    path = "/v1/services/{id}",
+    operation_id = "getService",
+    tag = "services",
+    params(
+        ("id" = String, Path, description = "The service's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer"),
+    ),
+    security(("apiKey" = ["services:read"])),
+    responses(
+        (status = 200, description = "The service", body = Service, headers(("ETag" = String, description = "The answer's entity tag"))),
+        (status = 304, description = "Unchanged since the ETag given"),
+        (status = 401, description = "No key, or an unknown, revoked or expired key", body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks services:read, or may not be used from this address", body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such service in the key's tenant", body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
 pub async fn get(caller: Caller, Path(id): Path<String>, headers: http::HeaderMap) -> Result<Response, Problem> {
     caller.require(ApiScope::ServicesRead)?;
     let s = app::provisioning::ssr::find_service(&caller.ctx, &id).await?;
