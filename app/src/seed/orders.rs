@@ -3,10 +3,11 @@
 //! provisioning jobs). The job workers of `patchbay serve` then provision them, so a new
 //! demo shows live provisioning, an order waiting for a second approver and an open quote.
 use entity::{endpoint, offering, quote, tenant, user};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::auth::ssr::Ctx;
 use crate::catalog::QuoteInput;
+use crate::core::scope::{Owner, Scope};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -89,7 +90,7 @@ pub async fn seed_demo_orders(state: &AppState) -> Result<usize, AppError> {
         }
         let t = tenant::Entity::find().filter(tenant::Column::Slug.eq(d.tenant)).one(db).await?;
         let t = match t {
-            Some(t) if quote::Entity::find().filter(quote::Column::TenantId.eq(&t.id)).count(db).await? == 0 => Some(t),
+            Some(t) if Scope::worker(Owner::Tenant(t.id.clone())).count::<quote::Entity>(db).await? == 0 => Some(t),
             _ => None,
         };
         fresh.insert(d.tenant, t);
