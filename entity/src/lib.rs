@@ -9,6 +9,7 @@ pub mod audit_chain_head;
 pub mod audit_event;
 pub mod edition;
 pub mod endpoint;
+pub mod idempotency_key;
 pub mod intervention;
 pub mod invitation;
 pub mod job;

@@ -11,6 +11,7 @@ mod m20261201_000005_edition_features;
 mod m20261201_000006_session_tenant;
 mod m20261203_000001_list_indexes;
 mod m20261203_000002_api_keys;
+mod m20261203_000003_idempotency;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_session_tenant::Migration),
             Box::new(m20261203_000001_list_indexes::Migration),
             Box::new(m20261203_000002_api_keys::Migration),
+            Box::new(m20261203_000003_idempotency::Migration),
         ]
     }
 }

@@ -183,7 +183,7 @@ pub fn router(state: AppState, cfg: &Config) -> Router {
         .route("/exports/audit.manifest.json", get(crate::exports::manifest))
         .route("/auth/oidc/start", get(crate::oidc::start))
         .route("/auth/oidc/callback", get(crate::oidc::callback))
-        .merge(crate::api::router())
+        .merge(crate::api::router(state.clone()))
         .route(
             "/mail/unsubscribe/{token}",
             axum::routing::post(app::mail::ssr::unsubscribe_post).get(app::mail::ssr::unsubscribe_get),

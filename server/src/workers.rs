@@ -16,6 +16,7 @@ pub struct Report {
     pub usage_records: u64,
     /// New differences between providers' inventories and our legs.
     pub inventory_drift: u64,
+    pub idempotency_keys_pruned: u64,
 }
 
 /// One pass of every housekeeping task (tests call this directly).
@@ -33,7 +34,15 @@ pub async fn run_once(state: &AppState) -> Result<Report, AppError> {
         .rows_affected;
     let usage_records = app::provisioning::engine::meter(state, 48).await?;
     let inventory_drift = app::provisioning::engine::reconcile(state).await?;
-    Ok(Report { tenants_purged, sessions_expired, login_failures_pruned, usage_records, inventory_drift })
+    let idempotency_keys_pruned = crate::api::idempotency::prune(state).await?;
+    Ok(Report {
+        tenants_purged,
+        sessions_expired,
+        login_failures_pruned,
+        usage_records,
+        inventory_drift,
+        idempotency_keys_pruned,
+    })
 }
 
 /// Run `run_once` every `every` until the task is aborted.

@@ -263,6 +263,7 @@ macro_rules! owned_tables {
 owned_tables! {
     api_key: true,
     audit_event: true,
+    idempotency_key: false,
     intervention: false,
     invitation: false,
     job: true,
@@ -297,6 +298,7 @@ pub fn table_name_of(module: &str) -> Option<&'static str> {
     names!(
         api_key,
         audit_event,
+        idempotency_key,
         intervention,
         invitation,
         job,

@@ -297,6 +297,11 @@ async fn revalidate(txn: &DatabaseTransaction, q: &quote::Model) -> Result<Vec<S
     })
 }
 
+/// An order of the caller's tenant (NotFound for anyone else's).
+pub async fn find(ctx: &Ctx, id: &str) -> Result<order::Model, AppError> {
+    tenant_order(ctx, ctx.db(), id).await
+}
+
 async fn tenant_order(ctx: &Ctx, txn: &impl ConnectionTrait, id: &str) -> Result<order::Model, AppError> {
     ctx.scope()?.get::<order::Entity, _>(txn, id.to_string()).await
 }
@@ -406,14 +411,19 @@ pub async fn order_rows(db: &impl ConnectionTrait, orders: Vec<order::Model>) ->
 
 /// The tenant's orders, newest first, one page (a bounded number of queries whatever the page).
 pub async fn list(ctx: &Ctx, status: Option<String>, req: &PageRequest) -> Result<Page<OrderRow>, AppError> {
+    let page = page_of(ctx, status, req).await?;
+    let info = page.page_info;
+    Ok(Page { items: order_rows(ctx.db(), page.items).await?, page_info: info })
+}
+
+/// One page of the tenant's orders as stored, newest first (the API's list).
+pub async fn page_of(ctx: &Ctx, status: Option<String>, req: &PageRequest) -> Result<Page<order::Model>, AppError> {
     let mut q = ctx.scope()?.find::<order::Entity>();
     if let Some(s) = status.as_deref().filter(|s| !s.is_empty()) {
         let s = Status::parse(s).ok_or_else(|| AppError::field("status", "Choose a status from the list."))?;
         q = q.filter(order::Column::Status.eq(s.as_str()));
     }
-    let page = Keyset::newest(order::Column::CreatedAt, order::Column::Id).page(ctx.db(), q, req).await?;
-    let info = page.page_info;
-    Ok(Page { items: order_rows(ctx.db(), page.items).await?, page_info: info })
+    Keyset::newest(order::Column::CreatedAt, order::Column::Id).page(ctx.db(), q, req).await
 }
 
 pub async fn detail(ctx: &Ctx, id: &str) -> Result<OrderDetail, AppError> {

@@ -10,7 +10,13 @@
 //! (`#[utoipa::path]` on each, registered through `utoipa_axum`'s `OpenApiRouter`): a
 //! resource route cannot be added without its description. The only plain routes are the
 //! document itself and the problem+json 404 for unknown paths (a test checks that).
+pub mod audit;
+pub mod catalog;
+pub mod idempotency;
+pub mod list;
+pub mod orders;
 pub mod problem;
+pub mod quotes;
 pub mod services;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -39,7 +45,13 @@ pub use problem::Problem;
         description = "Order, run and watch private network interconnection. JSON with camelCase fields, RFC 3339 UTC times; lists are `items` + `pageInfo {nextCursor, hasNextPage}` with `limit` (1–200) and `cursor`; errors are `application/problem+json`. Authenticate with `Authorization: Bearer <API key>` (Portal → API keys); each operation names the scope it needs."
     ),
     modifiers(&BearerKeys),
-    tags((name = "services", description = "The tenant's service inventory"))
+    tags(
+        (name = "catalog", description = "Locations, endpoints, the products sold between them, and prices"),
+        (name = "quotes", description = "Priced offers for a connection, valid for 30 days"),
+        (name = "orders", description = "Orders placed from quotes, under the tenant's order policy"),
+        (name = "services", description = "The tenant's service inventory and the actions on it"),
+        (name = "audit", description = "The tenant's tamper-evident audit trail"),
+    )
 )]
 struct ApiDoc;
 
@@ -65,13 +77,28 @@ impl utoipa::Modify for BearerKeys {
 /// The documented routes and their OpenAPI document.
 pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(catalog::locations))
+        .routes(routes!(catalog::endpoints))
+        .routes(routes!(catalog::offerings))
+        .routes(routes!(catalog::prices))
+        .routes(routes!(quotes::list, quotes::create))
+        .routes(routes!(quotes::get))
+        .routes(routes!(orders::list, orders::create))
+        .routes(routes!(orders::get))
+        .routes(routes!(orders::cancel))
         .routes(routes!(services::list))
         .routes(routes!(services::get))
+        .routes(routes!(services::modify_bandwidth))
+        .routes(routes!(services::suspend))
+        .routes(routes!(services::resume))
+        .routes(routes!(services::terminate))
+        .routes(routes!(audit::list))
         .split_for_parts()
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     let (routes, doc) = documented();
+    let routes = routes.layer(axum::middleware::from_fn_with_state(state, idempotency::layer));
     let doc: Arc<String> = Arc::new(doc.to_pretty_json().unwrap_or_else(|e| {
         tracing::error!(error = %e, "the OpenAPI document does not serialise");
         String::from("{}")
@@ -147,6 +174,19 @@ impl FromRequestParts<AppState> for Caller {
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         match state.api_keys.authenticate(token, ip) {
             Ok(principal) => {
+                // A suspended tenant is read-only: every method that changes something is
+                // refused here, so no handler can forget it.
+                let writes = !matches!(parts.method, http::Method::GET | http::Method::HEAD | http::Method::OPTIONS);
+                if writes && principal.tenant.status != "active" {
+                    return Err(Problem::new(
+                        http::StatusCode::FORBIDDEN,
+                        "tenant-suspended",
+                        format!(
+                            "{} is {}: it is read-only until it is reactivated.",
+                            principal.tenant.name, principal.tenant.status
+                        ),
+                    ));
+                }
                 let span = tracing::Span::current();
                 span.record("tenant_id", principal.tenant.id.as_str());
                 span.record("user_id", principal.user.id.as_str());

@@ -72,7 +72,7 @@ impl From<AppError> for Problem {
             AppError::Validation { fields, .. } => {
                 p.errors = fields
                     .into_iter()
-                    .map(|(path, message)| FieldProblem { path, code: "invalid".into(), message })
+                    .map(|(path, message)| FieldProblem { path: camel(&path), code: "invalid".into(), message })
                     .collect();
             }
             AppError::Internal { trace_id } => p.trace_id = trace_id,
@@ -80,6 +80,23 @@ impl From<AppError> for Problem {
         }
         p
     }
+}
+
+/// A service's field name (`po_number`) as the API's body names it (`poNumber`).
+fn camel(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut upper = false;
+    for c in path.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl IntoResponse for Problem {

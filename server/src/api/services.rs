@@ -2,19 +2,14 @@
 use axum::Json;
 use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
-use sha2::{Digest, Sha256};
+use serde::{Deserialize, Serialize};
 
 use app::api_keys::ApiScope;
-use app::core::page::{MAX_LIMIT, PageRequest};
 use entity::service;
 
+use super::list::{Body, List, check_if_match, etag_of, list_params, rfc3339, with_etag};
+use super::problem::ProblemDoc;
 use super::{Caller, Problem};
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
 
 /// A service as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -57,77 +52,6 @@ impl From<service::Model> for Service {
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PageInfo {
-    pub next_cursor: Option<String>,
-    pub has_next_page: bool,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct List<T: utoipa::ToSchema> {
-    pub items: Vec<T>,
-    pub page_info: PageInfo,
-}
-
-/// `limit`, `cursor`, `filter` and `sort`, checked; anything else is refused by name.
-pub struct ListParams {
-    pub page: PageRequest,
-    pub status: Option<String>,
-}
-
-pub fn list_params(
-    query: &[(String, String)],
-    filters: &[&str],
-    sorts: &[&str],
-) -> Result<(ListParams, Vec<(String, String)>), Problem> {
-    let mut page = PageRequest::default();
-    let mut found = Vec::new();
-    let mut errors = Vec::new();
-    let mut bad = |path: &str, code: &str, message: String| {
-        errors.push(super::problem::FieldProblem { path: path.into(), code: code.into(), message })
-    };
-    for (k, v) in query {
-        match k.as_str() {
-            "limit" => match v.parse::<u64>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => page.limit = Some(n),
-                _ => bad("limit", "out_of_range", format!("limit is a number from 1 to {MAX_LIMIT}.")),
-            },
-            "cursor" => page.cursor = Some(v.clone()).filter(|c| !c.is_empty()),
-            "filter" => {
-                for f in v.split(',').filter(|f| !f.is_empty()) {
-                    let mut parts = f.splitn(3, ':');
-                    match (parts.next(), parts.next(), parts.next()) {
-                        (Some(field), Some("eq"), Some(value)) if filters.contains(&field) => {
-                            found.push((field.to_string(), value.to_string()))
-                        }
-                        _ => bad(
-                            "filter",
-                            "unsupported_filter",
-                            format!(
-                                "\u{201c}{f}\u{201d} is not a supported filter; use {}.",
-                                filters.iter().map(|f| format!("{f}:eq:<value>")).collect::<Vec<_>>().join(" or ")
-                            ),
-                        ),
-                    }
-                }
-            }
-            "sort" => {
-                if !sorts.contains(&v.as_str()) {
-                    bad("sort", "unsupported_sort", format!("Sort by {}.", sorts.join(" or ")));
-                }
-            }
-            other => bad(other, "unknown_parameter", format!("Unknown query parameter \u{201c}{other}\u{201d}.")),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
-    }
-    let status = found.iter().find(|(f, _)| f == "status").map(|(_, v)| v.clone());
-    Ok((ListParams { page, status }, found))
-}
-
 /// The query of a list operation, for the document (handlers check the raw pairs, so an
 /// unknown parameter is refused by name).
 #[derive(utoipa::IntoParams)]
@@ -155,27 +79,25 @@ pub struct ListQuery {
     security(("apiKey" = ["services:read"])),
     responses(
         (status = 200, description = "One page of services", body = List<Service>),
-        (status = 400, description = "The cursor is not valid", body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks services:read, or may not be used from this address", body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is not valid; `errors` names it", body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "The cursor is not valid", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks services:read, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(caller: Caller, Query(query): Query<Vec<(String, String)>>) -> Result<Json<List<Service>>, Problem> {
     caller.require(ApiScope::ServicesRead)?;
-    let (p, _) = list_params(&query, &["status"], &["-createdAt"])?;
-    let page = app::provisioning::ssr::page_of(&caller.ctx, p.status, None, &p.page).await.map_err(|e| match e {
-        app::error::AppError::Validation { .. } => Problem::field(
-            "filter",
-            "invalid_value",
-            "status is one of provisioning, active, suspended, terminating, terminated, failed.",
-        ),
-        other => other.into(),
-    })?;
-    Ok(Json(List {
-        items: page.items.into_iter().map(Service::from).collect(),
-        page_info: PageInfo { next_cursor: page.page_info.next_cursor, has_next_page: page.page_info.has_next_page },
-    }))
+    let p = list_params(&query, &["status"], &["-createdAt"])?;
+    let page =
+        app::provisioning::ssr::page_of(&caller.ctx, p.eq("status"), None, &p.page).await.map_err(|e| match e {
+            app::error::AppError::Validation { .. } => Problem::field(
+                "filter",
+                "invalid_value",
+                "status is one of provisioning, active, suspended, terminating, terminated, failed.",
+            ),
+            other => other.into(),
+        })?;
+    Ok(Json(List::of(page, Service::from)))
 }
 
 /// One service, with an `ETag` (304 for a matching `If-None-Match`).
@@ -192,30 +114,139 @@ pub async fn list(caller: Caller, Query(query): Query<Vec<(String, String)>>) ->
     responses(
         (status = 200, description = "The service", body = Service, headers(("ETag" = String, description = "The answer's entity tag"))),
         (status = 304, description = "Unchanged since the ETag given"),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks services:read, or may not be used from this address", body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 404, description = "No such service in the key's tenant", body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks services:read, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such service in the key's tenant", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
 pub async fn get(caller: Caller, Path(id): Path<String>, headers: http::HeaderMap) -> Result<Response, Problem> {
     caller.require(ApiScope::ServicesRead)?;
     let s = app::provisioning::ssr::find_service(&caller.ctx, &id).await?;
-    let body = serde_json::to_vec(&Service::from(s))
-        .map_err(|e| Problem::from(app::error::AppError::internal("api encode", e)))?;
-    Ok(with_etag(body, &headers))
+    Ok(with_etag(encoded(s)?, &headers))
 }
 
-/// A JSON body with a strong `ETag` over its bytes; 304 when the client already has it.
-pub fn with_etag(body: Vec<u8>, headers: &http::HeaderMap) -> Response {
-    let tag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
-    let matches = headers
-        .get(http::header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        // Weak comparison (RFC 9110 §13.1.2): `W/"x"` matches `"x"` for a GET.
-        .is_some_and(|v| v.split(',').map(|t| t.trim()).any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag));
-    let etag = [(http::header::ETAG, tag)];
-    if matches {
-        return (http::StatusCode::NOT_MODIFIED, etag).into_response();
-    }
-    (etag, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
+fn encoded(s: service::Model) -> Result<Vec<u8>, Problem> {
+    serde_json::to_vec(&Service::from(s)).map_err(|e| Problem::from(app::error::AppError::internal("api encode", e)))
 }
+
+/// Check `If-Match` (required) against the service as it is now.
+async fn current(caller: &Caller, id: &str, headers: &http::HeaderMap) -> Result<(), Problem> {
+    caller.require(ApiScope::ServicesWrite)?;
+    let s = app::provisioning::ssr::find_service(&caller.ctx, id).await?;
+    check_if_match(headers, &etag_of(&encoded(s)?), true)
+}
+
+/// The service after an action was accepted: 202, its new state and ETag.
+async fn accepted(caller: &Caller, id: &str) -> Result<Response, Problem> {
+    let s = app::provisioning::ssr::find_service(&caller.ctx, id).await?;
+    let body = encoded(s)?;
+    let tag = etag_of(&body);
+    Ok((
+        http::StatusCode::ACCEPTED,
+        [(http::header::ETAG, tag), (http::header::CONTENT_TYPE, "application/json".to_string())],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ModifyBandwidth {
+    /// The new bandwidth, one of those the connection's product sells.
+    pub bandwidth_mbps: i64,
+}
+
+/// Change an active service's bandwidth. The change is provisioned in the background: the
+/// answer shows `pendingBandwidthMbps` until it is done (webhook `service.modified`).
+#[utoipa::path(
+    post,
+    path = "/v1/services/{id}/modify-bandwidth",
+    operation_id = "modifyServiceBandwidth",
+    tag = "services",
+    params(
+        ("id" = String, Path, description = "The service's id"),
+        ("If-Match" = String, Header, description = "The service's current ETag (required)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 h"),
+    ),
+    request_body = ModifyBandwidth,
+    security(("apiKey" = ["services:write"])),
+    responses(
+        (status = 202, description = "Accepted; the service as it is now", body = Service, headers(("ETag" = String, description = "The service's new entity tag"))),
+        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks services:write, the tenant is suspended, or the address is not allowed", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such service in the key's tenant", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "The service is not active", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 412, description = "The service changed since the ETag in If-Match", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "The bandwidth is not sold on this connection, or no capacity is free", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
+pub async fn modify_bandwidth(
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: http::HeaderMap,
+    Body(body): Body<ModifyBandwidth>,
+) -> Result<Response, Problem> {
+    current(&caller, &id, &headers).await?;
+    app::provisioning::ssr::change_bandwidth(&caller.ctx, &id, &body.bandwidth_mbps.to_string()).await?;
+    accepted(&caller, &id).await
+}
+
+macro_rules! action {
+    ($fn:ident, $path:literal, $op:literal, $action:literal, $doc:literal, $conflict:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(
+            post,
+            path = $path,
+            operation_id = $op,
+            tag = "services",
+            params(
+                ("id" = String, Path, description = "The service's id"),
+                ("If-Match" = String, Header, description = "The service's current ETag (required)"),
+                ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 h"),
+            ),
+            security(("apiKey" = ["services:write"])),
+            responses(
+                (status = 202, description = "Accepted; the service as it is now", body = Service, headers(("ETag" = String, description = "The service's new entity tag"))),
+                (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
+                (status = 403, description = "The key lacks services:write, the tenant is suspended, or the address is not allowed", body = ProblemDoc, content_type = "application/problem+json"),
+                (status = 404, description = "No such service in the key's tenant", body = ProblemDoc, content_type = "application/problem+json"),
+                (status = 409, description = $conflict, body = ProblemDoc, content_type = "application/problem+json"),
+                (status = 412, description = "The service changed since the ETag in If-Match", body = ProblemDoc, content_type = "application/problem+json"),
+                (status = 428, description = "If-Match is missing", body = ProblemDoc, content_type = "application/problem+json"),
+            )
+        )]
+        pub async fn $fn(caller: Caller, Path(id): Path<String>, headers: http::HeaderMap) -> Result<Response, Problem> {
+            current(&caller, &id, &headers).await?;
+            let s = app::provisioning::ssr::find_service(&caller.ctx, &id).await?;
+            // If-Match is the API's confirmation; the portal asks for the service number.
+            app::provisioning::ssr::simple_action(&caller.ctx, &id, $action, Some(&s.number)).await?;
+            accepted(&caller, &id).await
+        }
+    };
+}
+
+action!(
+    suspend,
+    "/v1/services/{id}/suspend",
+    "suspendService",
+    "suspend",
+    "Suspend an active service (traffic stops; the service is kept).",
+    "The service cannot be suspended in its current state"
+);
+action!(
+    resume,
+    "/v1/services/{id}/resume",
+    "resumeService",
+    "resume",
+    "Resume a suspended service.",
+    "The service is not suspended"
+);
+action!(
+    terminate,
+    "/v1/services/{id}/terminate",
+    "terminateService",
+    "terminate",
+    "Terminate a service: it is torn down at both ends and its capacity released. Not reversible.",
+    "The service cannot be terminated in its current state"
+);

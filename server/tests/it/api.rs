@@ -10,12 +10,12 @@ use sha2::{Digest, Sha256};
 use crate::common::*;
 use crate::provisioning::{cross_connect, customer, drain, place};
 
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     spawn_app_custom(false, |cfg, _| cfg.provision_poll_ms = 0).await
 }
 
 /// Create a key as `c` (a tenant admin); returns (token, key row id).
-async fn create_key(c: &Client, name: &str, scopes: &[&str], cidrs: &str) -> (String, String) {
+pub(crate) async fn create_key(c: &Client, name: &str, scopes: &[&str], cidrs: &str) -> (String, String) {
     let mut form: Vec<(&str, &str)> = vec![("name", name), ("expires_days", "30"), ("allowed_cidrs", cidrs)];
     form.extend(scopes.iter().map(|s| ("scopes[]", *s)));
     let r = c.call("api_keys/create", &form).await;
@@ -23,7 +23,7 @@ async fn create_key(c: &Client, name: &str, scopes: &[&str], cidrs: &str) -> (St
     (r.body["token"].as_str().expect("token").to_string(), r.body["key"]["id"].as_str().expect("id").to_string())
 }
 
-async fn v1(app_base: &str, path: &str, token: Option<&str>) -> (StatusCode, http::HeaderMap, Value) {
+pub(crate) async fn v1(app_base: &str, path: &str, token: Option<&str>) -> (StatusCode, http::HeaderMap, Value) {
     let mut req = reqwest::Client::new().get(format!("{app_base}{path}"));
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -35,7 +35,7 @@ async fn v1(app_base: &str, path: &str, token: Option<&str>) -> (StatusCode, htt
 }
 
 /// One active service for Acme; returns its id.
-async fn acme_service(app: &TestApp) -> String {
+pub(crate) async fn acme_service(app: &TestApp) -> String {
     let c = customer(app).await;
     let conn = cross_connect(app).await;
     let order = place(&c, &conn, "1000").await;
@@ -364,12 +364,16 @@ async fn the_openapi_document_describes_every_route_with_its_scope_and_errors() 
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "OpenAPI 3.1: {}", doc["openapi"]);
     assert_eq!(doc["components"]["securitySchemes"]["apiKey"]["scheme"], "bearer");
     let paths = doc["paths"].as_object().expect("paths");
-    assert!(paths.contains_key("/v1/services") && paths.contains_key("/v1/services/{id}"), "{:?}", paths.keys());
+    for p in ["/v1/services", "/v1/services/{id}", "/v1/quotes", "/v1/orders/{id}/cancel", "/v1/audit-events"] {
+        assert!(paths.contains_key(p), "{p} in {:?}", paths.keys());
+    }
     for (path, item) in paths {
         for (method, op) in item.as_object().expect("path item") {
             let scopes = &op["security"][0]["apiKey"];
             assert!(scopes.as_array().is_some_and(|s| !s.is_empty()), "{method} {path} names its scope: {op}");
-            for code in ["200", "401", "403"] {
+            let success = ["200", "201", "202"].iter().filter(|c| op["responses"][**c].is_object()).count();
+            assert_eq!(success, 1, "{method} {path} documents one success answer");
+            for code in ["401", "403"] {
                 assert!(op["responses"][code].is_object(), "{method} {path} documents {code}");
             }
             // Every documented route exists: without a key it is refused, not missing.

@@ -7,6 +7,7 @@
 mod common;
 
 mod api;
+mod api_resources;
 mod editions;
 mod foundation;
 mod list_pages;

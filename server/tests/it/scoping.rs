@@ -65,10 +65,22 @@ async fn fill_every_owned_table(app: &TestApp) {
     let r = admin
         .call(
             "api_keys/create",
-            &[("name", "scoping"), ("scopes[]", "services:read"), ("expires_days", "30"), ("allowed_cidrs", "")],
+            &[("name", "scoping"), ("scopes[]", "catalog:read"), ("expires_days", "30"), ("allowed_cidrs", "")],
         )
         .await;
     assert!(r.status.is_success(), "api key: {} {}", r.status, r.body);
+    // idempotency_key: a retry-safe API request.
+    let token = r.body["token"].as_str().expect("token").to_string();
+    let res = reqwest::Client::new()
+        .post(format!("{}/v1/prices", app.base))
+        .bearer_auth(&token)
+        .header("idempotency-key", "scoping-1")
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .expect("POST /v1/prices");
+    assert_eq!(res.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY, "an empty price check is refused (and kept)");
     // quote, order, order_transition, outbox_event, audit_event, then job, service,
     // service_leg, service_event, sandbox_resource once the jobs have run.
     let billing = app.login("billing_admin@acme.example").await;

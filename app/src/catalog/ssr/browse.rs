@@ -240,11 +240,13 @@ pub async fn preview(
         out.reasons = reasons;
         return Ok((out, Some((book, o))));
     };
+    // Corrupt stored discounts are an error naming the book, never "no discount".
+    let corrupt = |e: String| AppError::corrupt("price_books", &book.id, format!("term_discounts_bps: {e}"));
     let discounts: BTreeMap<u32, i64> = serde_json::from_str::<BTreeMap<String, i64>>(&book.term_discounts_bps)
-        .unwrap_or_default()
+        .map_err(|e| corrupt(e.to_string()))?
         .into_iter()
-        .filter_map(|(k, v)| k.parse().ok().map(|k: u32| (k, v)))
-        .collect();
+        .map(|(k, v)| k.parse::<u32>().map(|k| (k, v)).map_err(|_| corrupt(format!("term {k:?} is not a number"))))
+        .collect::<Result<_, _>>()?;
     let priced = price(
         Price { nrc_minor: entry.nrc_minor, mrc_minor: entry.mrc_minor, usage_per_gb_minor: entry.usage_per_gb_minor },
         term,

@@ -152,6 +152,41 @@ pub async fn endpoints_page(
     Ok(crate::core::page::Page { items, page_info: page.page_info })
 }
 
+/// The bandwidths an endpoint sells (corrupt stored data is an error naming the row).
+pub fn endpoint_bandwidths(e: &endpoint::Model) -> Result<Vec<i64>, AppError> {
+    json_vec("endpoints", &e.id, "bandwidths_mbps", &e.bandwidths_mbps)
+}
+
+/// One page of locations as stored, by key (the API's list).
+pub async fn location_page(
+    db: &impl ConnectionTrait,
+    req: &crate::core::page::PageRequest,
+) -> Result<crate::core::page::Page<location::Model>, AppError> {
+    crate::core::page::Keyset::<location::Entity>::by_text(location::Column::Key, location::Column::Id)
+        .page(db, location::Entity::find(), req)
+        .await
+}
+
+/// One page of endpoints as stored, A–Z by name, optionally at one location (the API's list).
+pub async fn endpoint_model_page(
+    db: &impl ConnectionTrait,
+    location_id: Option<String>,
+    req: &crate::core::page::PageRequest,
+) -> Result<crate::core::page::Page<endpoint::Model>, AppError> {
+    let mut q = endpoint::Entity::find();
+    if let Some(l) = location_id {
+        q = q.filter(endpoint::Column::LocationId.eq(l));
+    }
+    crate::core::page::Keyset::<endpoint::Entity>::by_text(endpoint::Column::Name, endpoint::Column::Id)
+        .page(db, q, req)
+        .await
+}
+
+/// Every offering, A–Z by name (a short list: the products sold).
+pub async fn offerings(db: &impl ConnectionTrait) -> Result<Vec<offering::Model>, AppError> {
+    Ok(offering::Entity::find().order_by_asc(offering::Column::Name).all(db).await?)
+}
+
 pub async fn load_endpoint(db: &impl ConnectionTrait, id: &str) -> Result<Option<Loaded>, AppError> {
     let Some(e) = endpoint::Entity::find_by_id(id.to_string()).one(db).await? else { return Ok(None) };
     let p = provider::Entity::find_by_id(e.provider_id.clone()).one(db).await?;

@@ -125,10 +125,15 @@ pub async fn tenant_quote_in(ctx: &Ctx, conn: &impl ConnectionTrait, id: &str) -
     ctx.scope()?.get::<quote::Entity, _>(conn, id.to_string()).await
 }
 
+/// The tenant's quotes, newest first, one page of rows as stored (the API's list).
+pub async fn quote_page(ctx: &Ctx, req: &PageRequest) -> Result<Page<quote::Model>, AppError> {
+    let select = ctx.scope()?.find::<quote::Entity>();
+    Keyset::newest(quote::Column::CreatedAt, quote::Column::Id).page(ctx.db(), select, req).await
+}
+
 /// The tenant's quotes, newest first, one page.
 pub async fn list_quotes(ctx: &Ctx, req: &PageRequest) -> Result<Page<QuoteRow>, AppError> {
-    let select = ctx.scope()?.find::<quote::Entity>();
-    let page = Keyset::newest(quote::Column::CreatedAt, quote::Column::Id).page(ctx.db(), select, req).await?;
+    let page = quote_page(ctx, req).await?;
     let info = page.page_info;
     Ok(Page { items: quote_rows(ctx.db(), page.items).await?, page_info: info })
 }

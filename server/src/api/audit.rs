@@ -1,0 +1,110 @@
+//! `/v1/audit-events`: the tenant's audit trail, newest first (every edition; the signed
+//! bulk export stays behind the `audit_export` feature in the portal).
+use axum::Json;
+use axum::extract::Query;
+use serde::Serialize;
+
+use app::api_keys::ApiScope;
+use app::audit::AuditFilter;
+use entity::audit_event;
+
+use super::list::{List, PageInfo, list_params};
+use super::problem::ProblemDoc;
+use super::{Caller, Problem};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent {
+    pub id: i64,
+    /// RFC 3339 UTC with microseconds, exactly as hashed into the chain.
+    pub at: String,
+    /// `user`, `api_key` or `system`.
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub actor_label: String,
+    /// E.g. `order.placed`, `api_key.created`.
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: String,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    pub trace_id: Option<String>,
+    /// This event's link in the tenant's hash chain.
+    pub hash: String,
+}
+
+fn event(e: audit_event::Model) -> Result<AuditEvent, Problem> {
+    let details = serde_json::from_str(&e.details)
+        .map_err(|err| app::error::AppError::corrupt("audit_events", &e.id.to_string(), format!("details: {err}")))?;
+    Ok(AuditEvent {
+        id: e.id,
+        at: e.at,
+        actor_type: e.actor_type,
+        actor_id: e.actor_id,
+        actor_label: e.actor_label,
+        action: e.action,
+        resource_type: e.resource_type,
+        resource_id: e.resource_id,
+        outcome: e.outcome,
+        details,
+        trace_id: e.trace_id,
+        hash: e.hash,
+    })
+}
+
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct AuditListQuery {
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u64>,
+    /// `pageInfo.nextCursor` of the previous page.
+    cursor: Option<String>,
+    /// `action:eq:<prefix>` (e.g. `order.` or `order.placed`) and/or `resourceType:eq:<type>`.
+    filter: Option<String>,
+    /// `-id` (the default and only order: newest first).
+    sort: Option<String>,
+}
+
+/// The tenant's audit events, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/audit-events",
+    operation_id = "listAuditEvents",
+    tag = "audit",
+    params(AuditListQuery),
+    security(("apiKey" = ["audit:read"])),
+    responses(
+        (status = 200, description = "One page of audit events", body = List<AuditEvent>),
+        (status = 400, description = "The cursor is not valid", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks audit:read, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    caller: Caller,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<Json<List<AuditEvent>>, Problem> {
+    caller.require(ApiScope::AuditRead)?;
+    let p = list_params(&query, &["action", "resourceType"], &["-id"])?;
+    let before = match p.page.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(c.parse::<i64>().map_err(|_| {
+            Problem::new(http::StatusCode::BAD_REQUEST, "bad-cursor", "The cursor is not one this list gave out.")
+        })?),
+    };
+    let filter = AuditFilter { action: p.eq("action"), resource: p.eq("resourceType"), before, ..Default::default() };
+    let limit = p.page.limit();
+    let mut rows = app::audit::ssr::query(caller.ctx.db(), &caller.ctx.scope()?, &filter, limit + 1, None).await?;
+    let has_next_page = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if has_next_page { rows.last().map(|r| r.id.to_string()) } else { None };
+    Ok(Json(List {
+        items: rows.into_iter().map(event).collect::<Result<_, _>>()?,
+        page_info: PageInfo { next_cursor, has_next_page },
+    }))
+}
