@@ -14,20 +14,20 @@ use crate::auth::ssr::{hash_password, new_id, normalize_email, valid_email};
 use crate::core::scope::{Owner, Scope};
 use crate::error::AppError;
 
-/// A built-in edition: (key, name, rank, max users, max active services, max API keys);
-/// its features come from [`crate::core::features::built_in`].
-type EditionSpec = (&'static str, &'static str, i32, i32, i32, i32);
+/// A built-in edition: (key, name, rank, max users, max active services, max API keys,
+/// (API requests per minute, burst)); its features come from [`crate::core::features::built_in`].
+type EditionSpec = (&'static str, &'static str, i32, i32, i32, i32, (i32, i32));
 
 const EDITIONS: [EditionSpec; 3] = [
-    ("free", "Free", 1, 5, 2, 2),
-    ("standard", "Standard", 2, 50, 25, 10),
-    ("enterprise", "Enterprise", 3, 1000, 500, 50),
+    ("free", "Free", 1, 5, 2, 2, (60, 120)),
+    ("standard", "Standard", 2, 50, 25, 10, (600, 1200)),
+    ("enterprise", "Enterprise", 3, 1000, 500, 50, (3000, 6000)),
 ];
 
 /// Make sure the built-in editions exist; returns key → id.
 pub async fn ensure_editions(db: &DatabaseConnection) -> Result<Vec<(String, String)>, AppError> {
     let mut out = Vec::new();
-    for (key, name, rank, max_users, max_services, max_api_keys) in EDITIONS {
+    for (key, name, rank, max_users, max_services, max_api_keys, (rate, burst)) in EDITIONS {
         let features: Vec<&str> = crate::core::features::built_in(key).iter().map(|f| f.key()).collect();
         let existing = edition::Entity::find().filter(edition::Column::Key.eq(key)).one(db).await?;
         let id = match existing {
@@ -42,6 +42,8 @@ pub async fn ensure_editions(db: &DatabaseConnection) -> Result<Vec<(String, Str
                     max_users: Set(max_users),
                     max_active_services: Set(max_services),
                     max_api_keys: Set(max_api_keys),
+                    api_rate_per_min: Set(rate),
+                    api_burst: Set(burst),
                     features: Set(serde_json::Value::from(features).to_string()),
                     created_at: Set(Utc::now()),
                 }

@@ -73,6 +73,8 @@ pub struct AppState {
     pub links: crate::mail::ssr::LinkSigner,
     /// API keys in memory: requests authenticate without a database query.
     pub api_keys: Arc<crate::api_keys::ssr::KeyCache>,
+    /// API rate-limit buckets, kept in step across replicas by a sync task.
+    pub rate: Arc<crate::api_keys::ssr::rate::RateLimiter>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

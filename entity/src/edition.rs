@@ -14,6 +14,10 @@ pub struct Model {
     pub max_active_services: i32,
     /// API keys a tenant may hold at once (not revoked, not expired).
     pub max_api_keys: i32,
+    /// Management API token buckets (one for reads, one for writes): refill per minute.
+    pub api_rate_per_min: i32,
+    /// And their capacity (the burst).
+    pub api_burst: i32,
     /// JSON array of feature keys, e.g. `["sso","audit_export"]`.
     pub features: String,
     pub created_at: DateTimeUtc,

@@ -29,6 +29,7 @@ pub mod price_entry;
 pub mod provider;
 pub mod provider_adapter;
 pub mod quote;
+pub mod rate_consumption;
 pub mod sandbox_call;
 pub mod sandbox_resource;
 pub mod service;

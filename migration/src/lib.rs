@@ -12,6 +12,7 @@ mod m20261201_000006_session_tenant;
 mod m20261203_000001_list_indexes;
 mod m20261203_000002_api_keys;
 mod m20261203_000003_idempotency;
+mod m20261203_000004_rate_limits;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_list_indexes::Migration),
             Box::new(m20261203_000002_api_keys::Migration),
             Box::new(m20261203_000003_idempotency::Migration),
+            Box::new(m20261203_000004_rate_limits::Migration),
         ]
     }
 }

@@ -233,6 +233,9 @@ async fn bench_edition(app: &TestApp, acme: &str) {
         max_users: Set(enterprise.max_users),
         max_active_services: Set(2 * rows() as i32 + 100),
         max_api_keys: Set(enterprise.max_api_keys),
+        // Limits high enough to be exercised but never binding in a benchmark.
+        api_rate_per_min: Set(1_000_000),
+        api_burst: Set(1_000_000),
         features: Set(enterprise.features.clone()),
         created_at: Set(chrono::Utc::now()),
     }

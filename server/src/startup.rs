@@ -112,6 +112,7 @@ pub fn app_state(cfg: &Config, mut db: DatabaseConnection) -> anyhow::Result<App
         db_queries,
         links: cfg.link_signer(),
         api_keys: Arc::new(app::api_keys::ssr::KeyCache::default()),
+        rate: Arc::new(app::api_keys::ssr::rate::RateLimiter::default()),
     })
 }
 
@@ -255,6 +256,7 @@ impl Application {
         // kept current whether or not this process runs job workers.
         state.api_keys.refresh(&state.db).await.map_err(|e| anyhow::anyhow!("loading API keys: {e}"))?;
         tasks.push(tokio::spawn(app::api_keys::ssr::run_refresher(state.api_keys.clone(), state.db.clone())));
+        tasks.push(tokio::spawn(app::api_keys::ssr::rate::run_sync(state.rate.clone(), state.db.clone())));
         if !cfg.is_sqlite() {
             tasks.push(crate::live::listen(state.clone(), cfg.database_url.clone()));
         }

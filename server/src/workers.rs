@@ -17,6 +17,7 @@ pub struct Report {
     /// New differences between providers' inventories and our legs.
     pub inventory_drift: u64,
     pub idempotency_keys_pruned: u64,
+    pub rate_rows_pruned: u64,
 }
 
 /// One pass of every housekeeping task (tests call this directly).
@@ -35,6 +36,7 @@ pub async fn run_once(state: &AppState) -> Result<Report, AppError> {
     let usage_records = app::provisioning::engine::meter(state, 48).await?;
     let inventory_drift = app::provisioning::engine::reconcile(state).await?;
     let idempotency_keys_pruned = crate::api::idempotency::prune(state).await?;
+    let rate_rows_pruned = app::api_keys::ssr::rate::RateLimiter::prune(&state.db).await?;
     Ok(Report {
         tenants_purged,
         sessions_expired,
@@ -42,6 +44,7 @@ pub async fn run_once(state: &AppState) -> Result<Report, AppError> {
         usage_records,
         inventory_drift,
         idempotency_keys_pruned,
+        rate_rows_pruned,
     })
 }
 

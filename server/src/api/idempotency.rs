@@ -12,10 +12,8 @@
 //! mid-request) is released too: the request may then run twice only if that replica had
 //! committed its change before dying, which the service's own checks (a quote is ordered
 //! once) still catch.
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
@@ -55,20 +53,9 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             .into_response();
         }
     };
-    // Which tenant the key belongs to. Without a valid API key, let the handler refuse it.
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let token = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-        .map(str::trim)
-        .map(str::to_string);
-    let Some(principal) = token.and_then(|t| state.api_keys.authenticate(&t, ip).ok()) else {
+    // Which tenant the key belongs to (the gate authenticated it). Without a valid API key,
+    // let the handler refuse the request.
+    let Some(super::Authenticated(Ok(principal))) = req.extensions().get::<super::Authenticated>().cloned() else {
         return next.run(req).await;
     };
     let scope = match principal.ctx(&state).scope() {

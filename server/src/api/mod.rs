@@ -98,7 +98,9 @@ pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 pub fn router(state: AppState) -> Router<AppState> {
     let (routes, doc) = documented();
-    let routes = routes.layer(axum::middleware::from_fn_with_state(state, idempotency::layer));
+    let routes = routes
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
+        .layer(axum::middleware::from_fn_with_state(state, gate));
     let doc: Arc<String> = Arc::new(doc.to_pretty_json().unwrap_or_else(|e| {
         tracing::error!(error = %e, "the OpenAPI document does not serialise");
         String::from("{}")
@@ -121,6 +123,65 @@ async fn not_found() -> Problem {
         "not-found",
         "There is no such API route. The routes are listed in the API reference.",
     )
+}
+
+/// What [`gate`] found for the request's bearer token, for the layers and handlers after it.
+#[derive(Clone)]
+pub struct Authenticated(pub Result<Principal, Refusal>);
+
+/// The bearer token of a request, if it sent one.
+pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+    let header = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).map(str::trim)
+}
+
+fn peer(extensions: &http::Extensions) -> IpAddr {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// Authenticate once per request (from memory), then apply the tenant's rate limit: a
+/// token bucket for reads and one for writes, sized by the edition. Every authenticated
+/// answer carries `X-RateLimit-Limit` (requests per minute), `X-RateLimit-Remaining` and
+/// `X-RateLimit-Reset` (seconds until the bucket is full); a refusal is 429 with
+/// `Retry-After`. See `app::api_keys::ssr::rate` for how replicas share the buckets.
+async fn gate(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use app::api_keys::ssr::rate::Class;
+    use axum::response::IntoResponse;
+    let Some(token) = bearer(req.headers()).map(str::to_string) else { return next.run(req).await };
+    let result = state.api_keys.authenticate(&token, peer(req.extensions()));
+    let class =
+        if matches!(*req.method(), http::Method::GET | http::Method::HEAD) { Class::Read } else { Class::Write };
+    let decision = result.as_ref().ok().map(|p| state.rate.check(&p.tenant.id, class, p.limits));
+    req.extensions_mut().insert(Authenticated(result));
+    let mut res = match decision {
+        Some(d) if !d.allowed => {
+            let mut res = Problem::new(
+                http::StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                format!(
+                    "Your edition allows {} {} requests a minute; retry after {} s.",
+                    d.limit,
+                    if class == Class::Read { "read" } else { "write" },
+                    d.retry_after_secs
+                ),
+            )
+            .into_response();
+            res.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(d.retry_after_secs));
+            res
+        }
+        _ => next.run(req).await,
+    };
+    if let Some(d) = decision {
+        let h = res.headers_mut();
+        h.insert("x-ratelimit-limit", http::HeaderValue::from(d.limit));
+        h.insert("x-ratelimit-remaining", http::HeaderValue::from(d.remaining));
+        h.insert("x-ratelimit-reset", http::HeaderValue::from(d.reset_secs));
+    }
+    res
 }
 
 /// An authenticated API request: the key, and the context its services run in.
@@ -157,22 +218,15 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         let unauthorized = |detail: &str| Problem::new(http::StatusCode::UNAUTHORIZED, "unauthorized", detail);
         let invalid = |detail: &str| Problem::new(http::StatusCode::UNAUTHORIZED, "invalid-token", detail);
-        let header = parts
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| unauthorized("Send an API key as `Authorization: Bearer <key>`."))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .ok_or_else(|| unauthorized("Send an API key as `Authorization: Bearer <key>`."))?;
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        match state.api_keys.authenticate(token, ip) {
+        let token =
+            bearer(&parts.headers).ok_or_else(|| unauthorized("Send an API key as `Authorization: Bearer <key>`."))?;
+        let ip = peer(&parts.extensions);
+        // The gate authenticated it already; a route outside the gate authenticates here.
+        let found = match parts.extensions.get::<Authenticated>() {
+            Some(a) => a.0.clone(),
+            None => state.api_keys.authenticate(token, ip),
+        };
+        match found {
             Ok(principal) => {
                 // A suspended tenant is read-only: every method that changes something is
                 // refused here, so no handler can forget it.

@@ -7,6 +7,7 @@
 mod common;
 
 mod api;
+mod api_limits;
 mod api_resources;
 mod editions;
 mod foundation;

@@ -53,6 +53,8 @@ pub struct Principal {
     pub user: user::Model,
     pub tenant: tenant::Model,
     pub role: Option<Role>,
+    /// The tenant's edition's API rate limits, as of the last tick.
+    pub limits: super::rate::Limits,
 }
 
 impl Principal {
@@ -74,6 +76,8 @@ struct Snapshot {
     standing: HashMap<(String, String), Standing>,
     users: HashMap<String, user::Model>,
     tenants: HashMap<String, tenant::Model>,
+    /// Edition id → its API rate limits.
+    limits: HashMap<String, super::rate::Limits>,
     stamp: Option<(i64, i64)>,
 }
 
@@ -134,7 +138,10 @@ impl KeyCache {
         if let Ok(mut used) = self.used.lock() {
             used.insert(key.id.clone(), (Utc::now(), ip.to_string()));
         }
-        Ok(Principal { key: key.clone(), scopes, user: user.clone(), tenant: tenant.clone(), role })
+        // An edition that is not loaded yet (made since the last tick) gets Free's limits.
+        let limits =
+            snap.limits.get(&tenant.edition_id).copied().unwrap_or(super::rate::Limits { per_minute: 60, burst: 120 });
+        Ok(Principal { key: key.clone(), scopes, user: user.clone(), tenant: tenant.clone(), role, limits })
     }
 
     /// Reload keys when the table changed, and the standing of their admins always.
@@ -228,7 +235,17 @@ impl KeyCache {
                 .map(|t| (t.id.clone(), t))
                 .collect();
         }
+        let mut limits = HashMap::new();
+        for e in entity::edition::Entity::find().all(db).await? {
+            let (Ok(per_minute), Ok(burst)) = (u32::try_from(e.api_rate_per_min), u32::try_from(e.api_burst)) else {
+                // Logged naming the row; its tenants get the default until it is mended.
+                let _ = AppError::corrupt("editions", &e.id, "api_rate_per_min or api_burst is negative");
+                continue;
+            };
+            limits.insert(e.id, super::rate::Limits { per_minute, burst });
+        }
         if let Ok(mut snap) = self.snap.write() {
+            snap.limits = limits;
             if let Some(keys) = keys {
                 snap.keys = keys;
                 snap.stamp = stamp;
