@@ -1,14 +1,13 @@
 //! `/v1/audit-events`: the tenant's audit trail, newest first (every edition; the signed
 //! bulk export stays behind the `audit_export` feature in the portal).
 use axum::Json;
-use axum::extract::Query;
 use serde::Serialize;
 
 use app::api_keys::ApiScope;
 use app::audit::AuditFilter;
 use entity::audit_event;
 
-use super::list::{List, PageInfo, list_params};
+use super::list::{List, QueryPairs, id_cursor, id_page, list_params};
 use super::problem::ProblemDoc;
 use super::{Caller, Problem};
 
@@ -85,26 +84,16 @@ pub struct AuditListQuery {
         (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
-pub async fn list(
-    caller: Caller,
-    Query(query): Query<Vec<(String, String)>>,
-) -> Result<Json<List<AuditEvent>>, Problem> {
+pub async fn list(caller: Caller, QueryPairs(query): QueryPairs) -> Result<Json<List<AuditEvent>>, Problem> {
     caller.require(ApiScope::AuditRead)?;
     let p = list_params(&query, &["action", "resourceType"], &["-id"])?;
-    let before = match p.page.cursor.as_deref() {
-        None => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            Problem::new(http::StatusCode::BAD_REQUEST, "bad-cursor", "The cursor is not one this list gave out.")
-        })?),
+    let filter = AuditFilter {
+        action: p.eq("action"),
+        resource: p.eq("resourceType"),
+        before: id_cursor(&p)?,
+        ..Default::default()
     };
-    let filter = AuditFilter { action: p.eq("action"), resource: p.eq("resourceType"), before, ..Default::default() };
     let limit = p.page.limit();
-    let mut rows = app::audit::ssr::query(caller.ctx.db(), &caller.ctx.scope()?, &filter, limit + 1, None).await?;
-    let has_next_page = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = if has_next_page { rows.last().map(|r| r.id.to_string()) } else { None };
-    Ok(Json(List {
-        items: rows.into_iter().map(event).collect::<Result<_, _>>()?,
-        page_info: PageInfo { next_cursor, has_next_page },
-    }))
+    let rows = app::audit::ssr::query(caller.ctx.db(), &caller.ctx.scope()?, &filter, limit + 1, None).await?;
+    Ok(Json(id_page(rows, limit, |r| r.id, event)?))
 }

@@ -1,14 +1,13 @@
 //! The catalog: locations, endpoints (ports, cloud on-ramps, exchange ports), the products
 //! sold between them, and prices for a connection (without keeping a quote).
 use axum::Json;
-use axum::extract::Query;
 use serde::Serialize;
 
 use app::api_keys::ApiScope;
 use app::catalog::QuoteInput;
 use entity::{endpoint, location};
 
-use super::list::{Body, List, Money, PageInfo, list_params};
+use super::list::{Body, List, Money, PageInfo, QueryPairs, list_params};
 use super::problem::ProblemDoc;
 use super::quotes::NewQuote;
 use super::{Caller, Problem};
@@ -135,10 +134,7 @@ pub struct EndpointListQuery {
         (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
-pub async fn locations(
-    caller: Caller,
-    Query(query): Query<Vec<(String, String)>>,
-) -> Result<Json<List<Location>>, Problem> {
+pub async fn locations(caller: Caller, QueryPairs(query): QueryPairs) -> Result<Json<List<Location>>, Problem> {
     caller.require(ApiScope::CatalogRead)?;
     let p = list_params(&query, &[], &[])?;
     let page = app::catalog::ssr::location_page(caller.ctx.db(), &p.page).await?;
@@ -161,10 +157,7 @@ pub async fn locations(
         (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
-pub async fn endpoints(
-    caller: Caller,
-    Query(query): Query<Vec<(String, String)>>,
-) -> Result<Json<List<Endpoint>>, Problem> {
+pub async fn endpoints(caller: Caller, QueryPairs(query): QueryPairs) -> Result<Json<List<Endpoint>>, Problem> {
     caller.require(ApiScope::CatalogRead)?;
     let p = list_params(&query, &["locationId"], &[])?;
     let page = app::catalog::ssr::endpoint_model_page(caller.ctx.db(), p.eq("locationId"), &p.page).await?;
@@ -186,10 +179,7 @@ pub async fn endpoints(
         (status = 422, description = "A parameter was given; this list takes none", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
-pub async fn offerings(
-    caller: Caller,
-    Query(query): Query<Vec<(String, String)>>,
-) -> Result<Json<List<Offering>>, Problem> {
+pub async fn offerings(caller: Caller, QueryPairs(query): QueryPairs) -> Result<Json<List<Offering>>, Problem> {
     caller.require(ApiScope::CatalogRead)?;
     if let Some((k, _)) = query.first() {
         return Err(Problem::field(k, "unknown_parameter", format!("Unknown query parameter \u{201c}{k}\u{201d}.")));

@@ -61,6 +61,32 @@ impl<T: utoipa::ToSchema> List<T> {
     }
 }
 
+/// For lists paged by a numeric id, newest first: the cursor is the last id shown.
+pub fn id_cursor(p: &ListParams) -> Result<Option<i64>, Problem> {
+    match p.page.cursor.as_deref() {
+        None => Ok(None),
+        Some(c) => c.parse::<i64>().map(Some).map_err(|_| {
+            Problem::new(http::StatusCode::BAD_REQUEST, "bad-cursor", "The cursor is not one this list gave out.")
+        }),
+    }
+}
+
+/// A page from `limit + 1` rows read newest first by id: the extra row only says there is more.
+pub fn id_page<M, T: utoipa::ToSchema>(
+    mut rows: Vec<M>,
+    limit: u64,
+    id: impl Fn(&M) -> i64,
+    f: impl FnMut(M) -> Result<T, Problem>,
+) -> Result<List<T>, Problem> {
+    let has_next_page = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if has_next_page { rows.last().map(|r| id(r).to_string()) } else { None };
+    Ok(List {
+        items: rows.into_iter().map(f).collect::<Result<_, _>>()?,
+        page_info: PageInfo { next_cursor, has_next_page },
+    })
+}
+
 /// `limit`, `cursor`, `filter=field:eq:value,…` and `sort`, checked against what the
 /// resource documents; anything else is refused by name.
 #[derive(Debug, Default)]
@@ -170,6 +196,24 @@ pub fn check_if_match(headers: &http::HeaderMap, current: &str, required: bool) 
         "precondition-failed",
         "The resource has changed since that ETag: GET it again and retry with the new ETag.",
     ))
+}
+
+/// The query string as name–value pairs (so a handler can refuse an unknown name by
+/// name); a query that does not decode is a problem+json 400, not axum's plain text.
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for QueryPairs {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _state: &S) -> Result<Self, Problem> {
+        axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map(|q| QueryPairs(q.0)).map_err(|e| {
+            Problem::new(
+                http::StatusCode::BAD_REQUEST,
+                "malformed-query",
+                format!("The query string does not decode: {e}."),
+            )
+        })
+    }
 }
 
 /// A JSON request body, read whole (up to [`MAX_BODY_BYTES`]), with unknown fields and

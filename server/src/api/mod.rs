@@ -18,6 +18,7 @@ pub mod orders;
 pub mod problem;
 pub mod quotes;
 pub mod services;
+pub mod usage;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -92,6 +93,8 @@ pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(services::suspend))
         .routes(routes!(services::resume))
         .routes(routes!(services::terminate))
+        .routes(routes!(usage::events))
+        .routes(routes!(usage::usage))
         .routes(routes!(audit::list))
         .split_for_parts()
 }
@@ -115,6 +118,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/v1", any(not_found))
         .route("/v1/{*rest}", any(not_found))
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        http::StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "This route does not take that method; the API reference lists the methods of each route.",
+    )
 }
 
 async fn not_found() -> Problem {

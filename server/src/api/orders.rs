@@ -1,14 +1,14 @@
 //! `/v1/orders`: orders placed from quotes, under the tenant's order policy (an order over
 //! the approval threshold waits for a second person), and their cancellation.
 use axum::Json;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use app::api_keys::ApiScope;
 use entity::order;
 
-use super::list::{Body, List, check_if_match, etag_of, list_params, rfc3339, with_etag};
+use super::list::{Body, List, QueryPairs, check_if_match, etag_of, list_params, rfc3339, with_etag};
 use super::problem::ProblemDoc;
 use super::{Caller, Problem};
 
@@ -131,7 +131,7 @@ pub struct OrderListQuery {
         (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
-pub async fn list(caller: Caller, Query(query): Query<Vec<(String, String)>>) -> Result<Json<List<Order>>, Problem> {
+pub async fn list(caller: Caller, QueryPairs(query): QueryPairs) -> Result<Json<List<Order>>, Problem> {
     caller.require(ApiScope::OrdersRead)?;
     let p = list_params(&query, &["status"], &["-createdAt"])?;
     let page = app::orders::ssr::page_of(&caller.ctx, p.eq("status"), &p.page).await.map_err(|e| match e {

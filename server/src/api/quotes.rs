@@ -1,7 +1,7 @@
 //! `/v1/quotes`: priced offers for a connection, valid for a fixed time, that an order is
 //! placed from.
 use axum::Json;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,7 @@ use app::api_keys::ApiScope;
 use app::catalog::QuoteInput;
 use entity::quote;
 
-use super::list::{Body, List, Money, list_params, rfc3339, with_etag};
+use super::list::{Body, List, Money, QueryPairs, list_params, rfc3339, with_etag};
 use super::problem::ProblemDoc;
 use super::{Caller, Problem};
 
@@ -145,7 +145,7 @@ pub struct QuoteListQuery {
         (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
-pub async fn list(caller: Caller, Query(query): Query<Vec<(String, String)>>) -> Result<Json<List<Quote>>, Problem> {
+pub async fn list(caller: Caller, QueryPairs(query): QueryPairs) -> Result<Json<List<Quote>>, Problem> {
     caller.require(ApiScope::QuotesWrite)?;
     let p = list_params(&query, &[], &["-createdAt"])?;
     let page = app::catalog::ssr::quote_page(&caller.ctx, &p.page).await?;

@@ -1,13 +1,13 @@
 //! `/v1/services`: the tenant's service inventory.
 use axum::Json;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use app::api_keys::ApiScope;
 use entity::service;
 
-use super::list::{Body, List, check_if_match, etag_of, list_params, rfc3339, with_etag};
+use super::list::{Body, List, QueryPairs, check_if_match, etag_of, list_params, rfc3339, with_etag};
 use super::problem::ProblemDoc;
 use super::{Caller, Problem};
 
@@ -85,7 +85,7 @@ pub struct ListQuery {
         (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
-pub async fn list(caller: Caller, Query(query): Query<Vec<(String, String)>>) -> Result<Json<List<Service>>, Problem> {
+pub async fn list(caller: Caller, QueryPairs(query): QueryPairs) -> Result<Json<List<Service>>, Problem> {
     caller.require(ApiScope::ServicesRead)?;
     let p = list_params(&query, &["status"], &["-createdAt"])?;
     let page =

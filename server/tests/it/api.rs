@@ -160,6 +160,17 @@ async fn bad_tokens_scopes_addresses_and_parameters_are_refused_as_problems() {
     assert_eq!((status, body["items"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "{body}");
     let (status, headers, _) = v1(&app.base, "/v1/no-such-thing", Some(&reader)).await;
     assert!(status == StatusCode::NOT_FOUND && problem(&headers));
+    // Odd encodings are values like any other; a wrong method is a problem too.
+    let (status, headers, body) = v1(&app.base, "/v1/services?limit=%ZZ", Some(&reader)).await;
+    assert!(status == StatusCode::UNPROCESSABLE_ENTITY && problem(&headers), "{status} {body}");
+    let res = reqwest::Client::new()
+        .delete(format!("{}/v1/services", app.base))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(problem(res.headers()), "{:?}", res.headers());
 
     // Bad input to the create form changes nothing and names each field.
     let r = admin

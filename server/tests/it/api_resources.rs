@@ -296,6 +296,22 @@ async fn service_actions_need_the_current_etag_and_a_write_scope() {
     let (token, _) = create_key(&admin, "noc", &["services:read", "services:write"], "").await;
     let path = |action: &str| format!("/v1/services/{svc}/{action}");
 
+    // Usage records, once the meter has run for a service active three hours
+    // (before the actions below: metering restarts at a resumption).
+    let s = entity::service::Entity::find_by_id(svc.clone()).one(&app.state.db).await.expect("q").expect("svc");
+    let mut am: entity::service::ActiveModel = s.into();
+    am.activated_at = Set(Some(chrono::Utc::now() - chrono::Duration::hours(3)));
+    am.update(&app.state.db).await.expect("backdate activation");
+    app::provisioning::engine::meter(&app.state, 24).await.expect("meter");
+    let (usage, _) = create_key(&admin, "billing export", &["usage:read"], "").await;
+    let (status, _, body) = v1(&app.base, &format!("/v1/usage-records?filter=serviceId:eq:{svc}"), Some(&usage)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let items = body["items"].as_array().expect("items");
+    assert!(!items.is_empty() && items.iter().all(|r| r["serviceId"] == svc.as_str()), "{body}");
+    assert!(items[0]["periodStart"].as_str().is_some_and(|t| t.ends_with('Z')) && items[0]["mbIn"].is_i64(), "{body}");
+    let (status, _, _) = v1(&app.base, "/v1/usage-records", Some(&token)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "usage needs usage:read");
+
     let r = post(&app.base, &path("suspend"), &reader, None, &[("if-match", "*")]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert!(r.body["detail"].as_str().is_some_and(|d| d.contains("services:write")), "{}", r.text);
@@ -333,11 +349,25 @@ async fn service_actions_need_the_current_etag_and_a_write_scope() {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     settle(&app, &svc, &token, "active").await;
 
+    // The service's events, newest first, page by page.
+    let (status, _, body) = v1(&app.base, &format!("/v1/services/{svc}/events?limit=2"), Some(&token)).await;
+    assert_eq!((status, body["items"].as_array().map(Vec::len)), (StatusCode::OK, Some(2)), "{body}");
+    let cursor = body["pageInfo"]["nextCursor"].as_str().expect("more events").to_string();
+    let (_, _, older) =
+        v1(&app.base, &format!("/v1/services/{svc}/events?limit=200&cursor={cursor}"), Some(&token)).await;
+    let first_older = older["items"][0]["id"].as_i64().expect("older event");
+    assert!(first_older < body["items"][1]["id"].as_i64().expect("id"), "older events after the cursor");
+    assert!(older["items"].as_array().is_some_and(|i| i.iter().all(|e| e["serviceId"] == svc.as_str())));
+
     // Another tenant's key: the service does not exist for it.
     let globex = app.login("tenant_admin@globex.example").await;
-    let (theirs, _) = create_key(&globex, "globex", &["services:read", "services:write"], "").await;
+    let (theirs, _) = create_key(&globex, "globex", &["services:read", "services:write", "usage:read"], "").await;
     let r = post(&app.base, &path("terminate"), &theirs, None, &[("if-match", "*")]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let (status, _, _) = v1(&app.base, &format!("/v1/services/{svc}/events"), Some(&theirs)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, _, body) = v1(&app.base, &format!("/v1/usage-records?filter=serviceId:eq:{svc}"), Some(&theirs)).await;
+    assert_eq!(body["items"].as_array().map(Vec::len), Some(0), "none of Acme's usage: {body}");
     let (_, _, body) = v1(&app.base, &format!("/v1/services/{svc}"), Some(&token)).await;
     assert_eq!(body["status"], "active", "nothing changed: {body}");
 }

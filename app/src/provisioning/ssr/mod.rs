@@ -39,8 +39,8 @@ pub use operations::{
     cancel_job, complete_intervention, fail_intervention, list_interventions, list_jobs, retry_intervention, retry_job,
 };
 pub use services::{
-    change_bandwidth, customer_step, detail, event_cursor, find as find_service, for_order, list, order_page, page_of,
-    simple_action,
+    change_bandwidth, customer_step, detail, event_cursor, event_page, find as find_service, for_order, list,
+    order_page, page_of, simple_action, usage_page,
 };
 pub use settings::{AdapterInput, list_adapters, save_adapter};
 

@@ -487,3 +487,38 @@ pub async fn customer_step(ctx: &Ctx, service_id: &str, leg_id: &str) -> Result<
     ctx.state.live.wake(ctx.db(), &s.tenant_id).await;
     Ok(())
 }
+
+/// A service's events, newest first, `limit` of them before the event id `before` (the
+/// API's list). The service must be the caller's tenant's (NotFound otherwise); one more
+/// row than asked for is read, so the caller knows whether there is a next page.
+pub async fn event_page(
+    ctx: &Ctx,
+    service_id: &str,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<service_event::Model>, AppError> {
+    let s = find(ctx, service_id).await?;
+    let mut q = ctx.scope()?.find::<service_event::Entity>().filter(service_event::Column::ServiceId.eq(&s.id));
+    if let Some(b) = before {
+        q = q.filter(service_event::Column::Id.lt(b));
+    }
+    Ok(q.order_by_desc(service_event::Column::Id).limit(limit + 1).all(ctx.db()).await?)
+}
+
+/// The tenant's hourly usage records, newest first, optionally of one service (the API's
+/// list), `limit` + 1 of them before the record id `before`.
+pub async fn usage_page(
+    ctx: &Ctx,
+    service_id: Option<&str>,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<usage_record::Model>, AppError> {
+    let mut q = ctx.scope()?.find::<usage_record::Entity>();
+    if let Some(id) = service_id {
+        q = q.filter(usage_record::Column::ServiceId.eq(id));
+    }
+    if let Some(b) = before {
+        q = q.filter(usage_record::Column::Id.lt(b));
+    }
+    Ok(q.order_by_desc(usage_record::Column::Id).limit(limit + 1).all(ctx.db()).await?)
+}
