@@ -2,6 +2,7 @@
 #![recursion_limit = "256"]
 
 pub mod api_keys;
+pub mod api_reference;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
@@ -79,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/portal/audit") view=audit::pages::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/sso") view=sso::pages::SsoPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/api-keys") view=api_keys::pages::ApiKeysPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/api") view=api_reference::pages::ApiReferencePage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/locations") view=catalog::pages::LocationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/quotes") view=catalog::pages::QuotesPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/quotes/new") view=catalog::pages::QuoteBuilderPage ssr=SsrMode::Async/>

@@ -75,6 +75,8 @@ pub struct AppState {
     pub api_keys: Arc<crate::api_keys::ssr::KeyCache>,
     /// API rate-limit buckets, kept in step across replicas by a sync task.
     pub rate: Arc<crate::api_keys::ssr::rate::RateLimiter>,
+    /// The `/v1` OpenAPI document (generated in the server crate), for Portal → API reference.
+    pub api_doc: Arc<serde_json::Value>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -45,6 +45,7 @@ const PORTAL = [
   '/portal/audit',
   '/portal/sso',
   '/portal/api-keys',
+  '/portal/api',
   '/studio',
   '/account/sessions',
 ];

@@ -113,6 +113,7 @@ pub fn app_state(cfg: &Config, mut db: DatabaseConnection) -> anyhow::Result<App
         links: cfg.link_signer(),
         api_keys: Arc::new(app::api_keys::ssr::KeyCache::default()),
         rate: Arc::new(app::api_keys::ssr::rate::RateLimiter::default()),
+        api_doc: Arc::new(serde_json::to_value(crate::api::documented().1)?),
     })
 }
 

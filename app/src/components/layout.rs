@@ -52,6 +52,9 @@ pub fn nav_items(face: Face, v: &Viewer) -> Vec<(&'static str, &'static str)> {
             if v.can(Perm::IntegrationsView) && v.tenant.is_some() {
                 items.push(("API keys", "/portal/api-keys"));
             }
+            if v.tenant.is_some() {
+                items.push(("API reference", "/portal/api"));
+            }
         }
         Face::Console => {
             items.push(("Overview", "/console"));

@@ -371,3 +371,31 @@ async fn service_actions_need_the_current_etag_and_a_write_scope() {
     let (_, _, body) = v1(&app.base, &format!("/v1/services/{svc}"), Some(&token)).await;
     assert_eq!(body["status"], "active", "nothing changed: {body}");
 }
+
+#[tokio::test]
+async fn the_api_reference_page_shows_every_operation_with_the_viewers_ids() {
+    let app = app().await;
+    let svc = acme_service(&app).await;
+    let doc: Value =
+        reqwest::get(format!("{}/v1/openapi.json", app.base)).await.expect("GET").json().await.expect("JSON");
+    let member = app.login("member@acme.example").await;
+    let res = member.get("/portal/api").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.expect("page");
+    // Every operation of the document has its section, with its scope.
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (_, op) in item.as_object().expect("path item") {
+            let id = op["operationId"].as_str().expect("operation id");
+            assert!(html.contains(&format!("id=\"{id}\"")), "{id} ({path}) on the page");
+        }
+    }
+    // The examples use this server's URL and the tenant's own service.
+    assert!(html.contains(&format!("{}/v1/services/{svc}/suspend", app.base)), "a curl example with Acme's service");
+    let at = html.find("If-Match: ").map(|i| &html[i..(i + 60).min(html.len())]);
+    assert!(at.is_some_and(|s| s.contains("ETag from GET")), "If-Match shown: {at:?}");
+    assert!(html.contains("Idempotency-Key"), "retries explained");
+    // Globex's member sees Globex's ids, never Acme's.
+    let globex = app.login("tenant_admin@globex.example").await;
+    let html = globex.get("/portal/api").await.text().await.expect("page");
+    assert!(!html.contains(&svc), "no Acme id on Globex's page");
+}

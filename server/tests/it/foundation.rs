@@ -220,6 +220,7 @@ async fn server_functions_enforce_roles() {
     // (endpoint, args, roles allowed besides platform admins)
     let cases: Vec<Case> = vec![
         ("api_keys/list", vec![], &["tenant_admin"]),
+        ("api_reference/get", vec![], &ROLES),
         ("api_keys/create", key_form.to_vec(), &["tenant_admin"]),
         ("api_keys/rotate", vec![("key_id", &keys[0]), ("overlap_hours", "1")], &["tenant_admin"]),
         ("api_keys/revoke", vec![("key_id", &keys[1])], &["tenant_admin"]),
