@@ -32,16 +32,21 @@ pub enum MailKind {
     SecurityNotice,
     /// Someone accepted an invitation you sent.
     MemberJoined,
+    /// API keys of the tenant lost scopes because the admin they act for was demoted,
+    /// removed or disabled (to the tenant's admins).
+    ApiKeyScopes,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 3] = [MailKind::Invitation, MailKind::SecurityNotice, MailKind::MemberJoined];
+    pub const ALL: [MailKind; 4] =
+        [MailKind::Invitation, MailKind::SecurityNotice, MailKind::MemberJoined, MailKind::ApiKeyScopes];
 
     pub fn key(self) -> &'static str {
         match self {
             MailKind::Invitation => "invitation",
             MailKind::SecurityNotice => "security_notice",
             MailKind::MemberJoined => "member_joined",
+            MailKind::ApiKeyScopes => "api_key_scopes",
         }
     }
 
@@ -54,6 +59,7 @@ impl MailKind {
             MailKind::Invitation => "Invitations",
             MailKind::SecurityNotice => "Security notices",
             MailKind::MemberJoined => "New team members",
+            MailKind::ApiKeyScopes => "API keys that lost scopes",
         }
     }
 
@@ -62,12 +68,15 @@ impl MailKind {
             MailKind::Invitation => "An invitation to join a tenant.",
             MailKind::SecurityNotice => "Changes to how you sign in, such as two-factor sign-in turned on or off.",
             MailKind::MemberJoined => "Someone you invited has joined the tenant.",
+            MailKind::ApiKeyScopes => {
+                "An API key stopped being allowed something because the admin it acts for changed role or left."
+            }
         }
     }
 
     /// Mandatory mail is always sent: it is needed to use or protect the account.
     pub fn mandatory(self) -> bool {
-        matches!(self, MailKind::Invitation | MailKind::SecurityNotice)
+        matches!(self, MailKind::Invitation | MailKind::SecurityNotice | MailKind::ApiKeyScopes)
     }
 }
 

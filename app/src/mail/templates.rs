@@ -38,6 +38,16 @@ pub struct MemberJoinedMail {
     pub team_url: String,
 }
 
+pub struct ApiKeyScopesMail {
+    pub member_email: String,
+    /// "a member", "removed from the team", "disabled".
+    pub change: String,
+    pub tenant_name: String,
+    /// (key name and prefix, the scopes it lost).
+    pub keys: Vec<(String, String)>,
+    pub keys_url: String,
+}
+
 macro_rules! parts {
     ($data:ty, $html:ident, $html_path:literal, $txt:ident, $txt_path:literal) => {
         #[derive(Template)]
@@ -64,12 +74,14 @@ parts!(
     "mail/security_notice.txt"
 );
 parts!(MemberJoinedMail, MemberJoinedHtml, "mail/member_joined.html", MemberJoinedTxt, "mail/member_joined.txt");
+parts!(ApiKeyScopesMail, ApiKeyScopesHtml, "mail/api_key_scopes.html", ApiKeyScopesTxt, "mail/api_key_scopes.txt");
 
 /// One message of a registered kind, before rendering.
 pub enum Mail {
     Invitation(InvitationMail),
     SecurityNotice(SecurityNoticeMail),
     MemberJoined(MemberJoinedMail),
+    ApiKeyScopes(ApiKeyScopesMail),
 }
 
 fn rendered(r: askama::Result<String>) -> Result<String, AppError> {
@@ -82,6 +94,7 @@ impl Mail {
             Mail::Invitation(_) => MailKind::Invitation,
             Mail::SecurityNotice(_) => MailKind::SecurityNotice,
             Mail::MemberJoined(_) => MailKind::MemberJoined,
+            Mail::ApiKeyScopes(_) => MailKind::ApiKeyScopes,
         }
     }
 
@@ -90,6 +103,7 @@ impl Mail {
             Mail::Invitation(_) => "mail/invitation",
             Mail::SecurityNotice(_) => "mail/security_notice",
             Mail::MemberJoined(_) => "mail/member_joined",
+            Mail::ApiKeyScopes(_) => "mail/api_key_scopes",
         }
     }
 
@@ -98,6 +112,7 @@ impl Mail {
             Mail::Invitation(d) => format!("You are invited to {} on Patchbay", d.tenant_name),
             Mail::SecurityNotice(d) => format!("Patchbay security notice: {}", d.headline),
             Mail::MemberJoined(d) => format!("{} joined {} on Patchbay", d.member_name, d.tenant_name),
+            Mail::ApiKeyScopes(d) => format!("{} API key(s) of {} lost scopes", d.keys.len(), d.tenant_name),
         }
     }
 
@@ -112,6 +127,9 @@ impl Mail {
             }
             Mail::MemberJoined(d) => {
                 (rendered(MemberJoinedTxt { d, f }.render())?, rendered(MemberJoinedHtml { d, f }.render())?)
+            }
+            Mail::ApiKeyScopes(d) => {
+                (rendered(ApiKeyScopesTxt { d, f }.render())?, rendered(ApiKeyScopesHtml { d, f }.render())?)
             }
         })
     }

@@ -495,6 +495,8 @@ pub async fn change_role(ctx: &Ctx, t: &tenant::Model, user_id: &str, role: &str
     let mut am: membership::ActiveModel = m.into();
     am.role = Set(role.as_str().into());
     am.update(&txn).await?;
+    use crate::api_keys::ssr::notify::{Standing, keys_lost_scopes};
+    keys_lost_scopes(&txn, &ctx.state, &team(t), t, &u, Standing::Now(role)).await?;
     record(
         &txn,
         NewEvent::tenant(
@@ -540,6 +542,10 @@ pub async fn set_disabled(ctx: &Ctx, t: &tenant::Model, user_id: &str, disabled:
         return Err(AppError::Conflict("A tenant needs at least one active tenant admin.".into()));
     }
     let email = u.email.clone();
+    if disabled {
+        use crate::api_keys::ssr::notify::{Standing, keys_lost_scopes};
+        keys_lost_scopes(&txn, &ctx.state, &team(t), t, &u, Standing::Disabled).await?;
+    }
     let mut am: user::ActiveModel = u.into();
     am.disabled = Set(disabled);
     am.update(&txn).await?;
@@ -568,6 +574,8 @@ pub async fn remove_member(ctx: &Ctx, t: &tenant::Model, user_id: &str) -> Resul
         return Err(AppError::Conflict("A tenant needs at least one active tenant admin.".into()));
     }
     membership::Entity::delete_by_id(m.id.clone()).exec(&txn).await?;
+    use crate::api_keys::ssr::notify::{Standing, keys_lost_scopes};
+    keys_lost_scopes(&txn, &ctx.state, &team(t), t, &u, Standing::Removed).await?;
     record(
         &txn,
         NewEvent::tenant(

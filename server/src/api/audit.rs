@@ -7,8 +7,8 @@ use app::api_keys::ApiScope;
 use app::audit::AuditFilter;
 use entity::audit_event;
 
-use super::list::{List, QueryPairs, id_cursor, id_page, list_params};
-use super::problem::ProblemDoc;
+use super::list::{List, PageQuery, QueryPairs, id_cursor, id_page, list_params};
+use super::problem::{ProblemDoc, Refusals};
 use super::{Caller, Problem};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -53,34 +53,18 @@ fn event(e: audit_event::Model) -> Result<AuditEvent, Problem> {
     })
 }
 
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct AuditListQuery {
-    /// Items per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<u64>,
-    /// `pageInfo.nextCursor` of the previous page.
-    cursor: Option<String>,
-    /// `action:eq:<prefix>` (e.g. `order.` or `order.placed`) and/or `resourceType:eq:<type>`.
-    filter: Option<String>,
-    /// `-id` (the default and only order: newest first).
-    sort: Option<String>,
-}
-
 /// The tenant's audit events, newest first.
 #[utoipa::path(
     get,
     path = "/v1/audit-events",
     operation_id = "listAuditEvents",
     tag = "audit",
-    params(AuditListQuery),
+    params(PageQuery, ("filter" = Option<String>, Query, description = "`action:eq:<prefix>` (e.g. `order.` or `order.placed`) and/or `resourceType:eq:<type>`."), ("sort" = Option<String>, Query, description = "`-id` (the default and only order: newest first).")),
     security(("apiKey" = ["audit:read"])),
     responses(
+        Refusals,
         (status = 200, description = "One page of audit events", body = List<AuditEvent>),
         (status = 400, description = "The cursor is not valid", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks audit:read, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]

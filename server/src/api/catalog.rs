@@ -7,8 +7,8 @@ use app::api_keys::ApiScope;
 use app::catalog::QuoteInput;
 use entity::{endpoint, location};
 
-use super::list::{Body, List, Money, PageInfo, QueryPairs, list_params};
-use super::problem::ProblemDoc;
+use super::list::{Body, List, Money, PageInfo, PageQuery, QueryPairs, list_params};
+use super::problem::{ProblemDoc, Refusals};
 use super::quotes::NewQuote;
 use super::{Caller, Problem};
 
@@ -94,43 +94,18 @@ pub struct Offering {
     pub usage_based: bool,
 }
 
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct PlainListQuery {
-    /// Items per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<u64>,
-    /// `pageInfo.nextCursor` of the previous page.
-    cursor: Option<String>,
-}
-
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct EndpointListQuery {
-    /// Items per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<u64>,
-    /// `pageInfo.nextCursor` of the previous page.
-    cursor: Option<String>,
-    /// `locationId:eq:<id>`: the endpoints at one location.
-    filter: Option<String>,
-}
-
 /// The locations endpoints are at, by key.
 #[utoipa::path(
     get,
     path = "/v1/locations",
     operation_id = "listLocations",
     tag = "catalog",
-    params(PlainListQuery),
+    params(PageQuery),
     security(("apiKey" = ["catalog:read"])),
     responses(
+        Refusals,
         (status = 200, description = "One page of locations", body = List<Location>),
         (status = 400, description = "The cursor is not valid", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks catalog:read, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
@@ -147,13 +122,12 @@ pub async fn locations(caller: Caller, QueryPairs(query): QueryPairs) -> Result<
     path = "/v1/endpoints",
     operation_id = "listEndpoints",
     tag = "catalog",
-    params(EndpointListQuery),
+    params(PageQuery, ("filter" = Option<String>, Query, description = "`locationId:eq:<id>`: the endpoints at one location.")),
     security(("apiKey" = ["catalog:read"])),
     responses(
+        Refusals,
         (status = 200, description = "One page of endpoints", body = List<Endpoint>),
         (status = 400, description = "The cursor is not valid", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks catalog:read, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
@@ -173,9 +147,8 @@ pub async fn endpoints(caller: Caller, QueryPairs(query): QueryPairs) -> Result<
     tag = "catalog",
     security(("apiKey" = ["catalog:read"])),
     responses(
+        Refusals,
         (status = 200, description = "Every offering (one page)", body = List<Offering>),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks catalog:read, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A parameter was given; this list takes none", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
@@ -226,9 +199,8 @@ pub struct PriceCheck {
     request_body = NewQuote,
     security(("apiKey" = ["catalog:read"])),
     responses(
+        Refusals,
         (status = 200, description = "The price, or why the connection cannot be offered", body = PriceCheck),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks catalog:read, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]

@@ -87,6 +87,20 @@ pub fn id_page<M, T: utoipa::ToSchema>(
     })
 }
 
+/// `limit` and `cursor`, as every list documents them (filters and sorts are documented
+/// per operation, next to this in `params(…)`; handlers check the raw pairs so an unknown
+/// parameter is refused by name).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PageQuery {
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u64>,
+    /// `pageInfo.nextCursor` of the previous page.
+    cursor: Option<String>,
+}
+
 /// `limit`, `cursor`, `filter=field:eq:value,…` and `sort`, checked against what the
 /// resource documents; anything else is refused by name.
 #[derive(Debug, Default)]

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use app::api_keys::ApiScope;
 use entity::order;
 
-use super::list::{Body, List, QueryPairs, check_if_match, etag_of, list_params, rfc3339, with_etag};
-use super::problem::ProblemDoc;
+use super::list::{Body, List, PageQuery, QueryPairs, check_if_match, etag_of, list_params, rfc3339, with_etag};
+use super::problem::{ProblemDoc, Refusals};
 use super::{Caller, Problem};
 
 /// An order as the API shows it.
@@ -82,9 +82,8 @@ pub struct NewOrder {
     request_body = NewOrder,
     security(("apiKey" = ["orders:write"])),
     responses(
+        Refusals,
         (status = 201, description = "The order: `approved` (then provisioned) or `quoted` (waiting for a second approver)", body = Order, headers(("Location" = String, description = "The order's URL"))),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks orders:write, the tenant is suspended, or the address is not allowed", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such quote in the key's tenant", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "The quote was already ordered or has expired, or the edition's quota is used up", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
@@ -100,34 +99,18 @@ pub async fn create(caller: Caller, Body(body): Body<NewOrder>) -> Result<Respon
         .into_response())
 }
 
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct OrderListQuery {
-    /// Items per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<u64>,
-    /// `pageInfo.nextCursor` of the previous page.
-    cursor: Option<String>,
-    /// `status:eq:<status>`, one of the order statuses.
-    filter: Option<String>,
-    /// `-createdAt` (the default and only order; ties broken by id).
-    sort: Option<String>,
-}
-
 /// The tenant's orders, newest first.
 #[utoipa::path(
     get,
     path = "/v1/orders",
     operation_id = "listOrders",
     tag = "orders",
-    params(OrderListQuery),
+    params(PageQuery, ("filter" = Option<String>, Query, description = "`status:eq:<status>`, one of the order statuses."), ("sort" = Option<String>, Query, description = "`-createdAt` (the default and only order; ties broken by id).")),
     security(("apiKey" = ["orders:read"])),
     responses(
+        Refusals,
         (status = 200, description = "One page of orders", body = List<Order>),
         (status = 400, description = "The cursor is not valid", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks orders:read, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
@@ -155,10 +138,9 @@ pub async fn list(caller: Caller, QueryPairs(query): QueryPairs) -> Result<Json<
     ),
     security(("apiKey" = ["orders:read"])),
     responses(
+        Refusals,
         (status = 200, description = "The order", body = Order, headers(("ETag" = String, description = "The answer's entity tag"))),
         (status = 304, description = "Unchanged since the ETag given"),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks orders:read, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such order in the key's tenant", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
@@ -190,9 +172,8 @@ pub struct CancelOrder {
     request_body(content = Option<CancelOrder>, description = "Optional: the reason"),
     security(("apiKey" = ["orders:write"])),
     responses(
+        Refusals,
         (status = 200, description = "The cancelled order", body = Order, headers(("ETag" = String, description = "The order's new entity tag"))),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks orders:write, the tenant is suspended, or the address is not allowed", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such order in the key's tenant", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "The order can no longer be cancelled", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 412, description = "The order changed since the ETag in If-Match", body = ProblemDoc, content_type = "application/problem+json"),

@@ -32,6 +32,23 @@ pub struct ProblemDoc {
     errors: Option<Vec<FieldProblem>>,
 }
 
+/// The refusals every operation can answer with, documented once: no or a bad key, a
+/// missing scope (or a suspended tenant, or a refused address), and the rate limit.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum Refusals {
+    /// No key, or an unknown, revoked or expired key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(ProblemDoc),
+    /// The key lacks the operation's scope (`detail` names it), the key's address is not
+    /// allowed, or the operation writes and the tenant is suspended.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(ProblemDoc),
+    /// The tenant's rate limit for reads or writes is used up; `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(ProblemDoc),
+}
+
 #[derive(Debug)]
 pub struct Problem {
     pub status: StatusCode,

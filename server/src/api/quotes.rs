@@ -10,8 +10,8 @@ use app::api_keys::ApiScope;
 use app::catalog::QuoteInput;
 use entity::quote;
 
-use super::list::{Body, List, Money, QueryPairs, list_params, rfc3339, with_etag};
-use super::problem::ProblemDoc;
+use super::list::{Body, List, Money, PageQuery, QueryPairs, list_params, rfc3339, with_etag};
+use super::problem::{ProblemDoc, Refusals};
 use super::{Caller, Problem};
 
 /// A quote as the API shows it.
@@ -101,9 +101,8 @@ impl From<NewQuote> for QuoteInput {
     request_body = NewQuote,
     security(("apiKey" = ["quotes:write"])),
     responses(
+        Refusals,
         (status = 201, description = "The quote", body = Quote, headers(("Location" = String, description = "The quote's URL"))),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks quotes:write, the tenant is suspended, or the address is not allowed", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "No price book is in force", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid, or the connection cannot be offered; `errors` names the field", body = ProblemDoc, content_type = "application/problem+json"),
     )
@@ -116,32 +115,18 @@ pub async fn create(caller: Caller, Body(body): Body<NewQuote>) -> Result<Respon
         .into_response())
 }
 
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct QuoteListQuery {
-    /// Items per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<u64>,
-    /// `pageInfo.nextCursor` of the previous page.
-    cursor: Option<String>,
-    /// `-createdAt` (the default and only order; ties broken by id).
-    sort: Option<String>,
-}
-
 /// The tenant's quotes, newest first.
 #[utoipa::path(
     get,
     path = "/v1/quotes",
     operation_id = "listQuotes",
     tag = "quotes",
-    params(QuoteListQuery),
+    params(PageQuery, ("sort" = Option<String>, Query, description = "`-createdAt` (the default and only order; ties broken by id).")),
     security(("apiKey" = ["quotes:write"])),
     responses(
+        Refusals,
         (status = 200, description = "One page of quotes", body = List<Quote>),
         (status = 400, description = "The cursor is not valid", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks quotes:write, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
@@ -164,10 +149,9 @@ pub async fn list(caller: Caller, QueryPairs(query): QueryPairs) -> Result<Json<
     ),
     security(("apiKey" = ["quotes:write"])),
     responses(
+        Refusals,
         (status = 200, description = "The quote", body = Quote, headers(("ETag" = String, description = "The answer's entity tag"))),
         (status = 304, description = "Unchanged since the ETag given"),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks quotes:write, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such quote in the key's tenant", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]

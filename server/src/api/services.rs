@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use app::api_keys::ApiScope;
 use entity::service;
 
-use super::list::{Body, List, QueryPairs, check_if_match, etag_of, list_params, rfc3339, with_etag};
-use super::problem::ProblemDoc;
+use super::list::{Body, List, PageQuery, QueryPairs, check_if_match, etag_of, list_params, rfc3339, with_etag};
+use super::problem::{ProblemDoc, Refusals};
 use super::{Caller, Problem};
 
 /// A service as the API shows it.
@@ -52,36 +52,18 @@ impl From<service::Model> for Service {
     }
 }
 
-/// The query of a list operation, for the document (handlers check the raw pairs, so an
-/// unknown parameter is refused by name).
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct ListQuery {
-    /// Items per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<u64>,
-    /// `pageInfo.nextCursor` of the previous page.
-    cursor: Option<String>,
-    /// `status:eq:<status>`; statuses: provisioning, active, suspended, terminating, terminated, failed.
-    filter: Option<String>,
-    /// `-createdAt` (the default and only order; ties broken by id).
-    sort: Option<String>,
-}
-
 /// The tenant's services, newest first.
 #[utoipa::path(
     get,
     path = "/v1/services",
     operation_id = "listServices",
     tag = "services",
-    params(ListQuery),
+    params(PageQuery, ("filter" = Option<String>, Query, description = "`status:eq:<status>`; statuses: provisioning, active, suspended, terminating, terminated, failed."), ("sort" = Option<String>, Query, description = "`-createdAt` (the default and only order; ties broken by id).")),
     security(("apiKey" = ["services:read"])),
     responses(
+        Refusals,
         (status = 200, description = "One page of services", body = List<Service>),
         (status = 400, description = "The cursor is not valid", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks services:read, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
@@ -112,10 +94,9 @@ pub async fn list(caller: Caller, QueryPairs(query): QueryPairs) -> Result<Json<
     ),
     security(("apiKey" = ["services:read"])),
     responses(
+        Refusals,
         (status = 200, description = "The service", body = Service, headers(("ETag" = String, description = "The answer's entity tag"))),
         (status = 304, description = "Unchanged since the ETag given"),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks services:read, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such service in the key's tenant", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
@@ -171,9 +152,8 @@ pub struct ModifyBandwidth {
     request_body = ModifyBandwidth,
     security(("apiKey" = ["services:write"])),
     responses(
+        Refusals,
         (status = 202, description = "Accepted; the service as it is now", body = Service, headers(("ETag" = String, description = "The service's new entity tag"))),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks services:write, the tenant is suspended, or the address is not allowed", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such service in the key's tenant", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "The service is not active", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 412, description = "The service changed since the ETag in If-Match", body = ProblemDoc, content_type = "application/problem+json"),
@@ -207,9 +187,8 @@ macro_rules! action {
             ),
             security(("apiKey" = ["services:write"])),
             responses(
+        Refusals,
                 (status = 202, description = "Accepted; the service as it is now", body = Service, headers(("ETag" = String, description = "The service's new entity tag"))),
-                (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-                (status = 403, description = "The key lacks services:write, the tenant is suspended, or the address is not allowed", body = ProblemDoc, content_type = "application/problem+json"),
                 (status = 404, description = "No such service in the key's tenant", body = ProblemDoc, content_type = "application/problem+json"),
                 (status = 409, description = $conflict, body = ProblemDoc, content_type = "application/problem+json"),
                 (status = 412, description = "The service changed since the ETag in If-Match", body = ProblemDoc, content_type = "application/problem+json"),

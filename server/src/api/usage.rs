@@ -6,8 +6,8 @@ use serde::Serialize;
 use app::api_keys::ApiScope;
 use entity::{service_event, usage_record};
 
-use super::list::{List, QueryPairs, id_cursor, id_page, list_params, rfc3339};
-use super::problem::ProblemDoc;
+use super::list::{List, PageQuery, QueryPairs, id_cursor, id_page, list_params, rfc3339};
+use super::problem::{ProblemDoc, Refusals};
 use super::{Caller, Problem};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -60,43 +60,18 @@ fn record(r: usage_record::Model) -> Result<UsageRecord, Problem> {
     })
 }
 
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct EventListQuery {
-    /// Items per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<u64>,
-    /// `pageInfo.nextCursor` of the previous page.
-    cursor: Option<String>,
-}
-
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct UsageListQuery {
-    /// Items per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<u64>,
-    /// `pageInfo.nextCursor` of the previous page.
-    cursor: Option<String>,
-    /// `serviceId:eq:<id>`: one service's records.
-    filter: Option<String>,
-}
-
 /// What happened to a service, newest first.
 #[utoipa::path(
     get,
     path = "/v1/services/{id}/events",
     operation_id = "listServiceEvents",
     tag = "services",
-    params(("id" = String, Path, description = "The service's id"), EventListQuery),
+    params(("id" = String, Path, description = "The service's id"), PageQuery),
     security(("apiKey" = ["services:read"])),
     responses(
+        Refusals,
         (status = 200, description = "One page of the service's events", body = List<ServiceEvent>),
         (status = 400, description = "The cursor is not valid", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks services:read, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such service in the key's tenant", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
@@ -119,13 +94,12 @@ pub async fn events(
     path = "/v1/usage-records",
     operation_id = "listUsageRecords",
     tag = "services",
-    params(UsageListQuery),
+    params(PageQuery, ("filter" = Option<String>, Query, description = "`serviceId:eq:<id>`: one service's records.")),
     security(("apiKey" = ["usage:read"])),
     responses(
+        Refusals,
         (status = 200, description = "One page of usage records", body = List<UsageRecord>),
         (status = 400, description = "The cursor is not valid", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or an unknown, revoked or expired key", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks usage:read, or may not be used from this address", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is not valid; `errors` names it", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]

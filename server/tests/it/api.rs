@@ -421,3 +421,52 @@ fn no_api_route_is_added_without_its_description() {
         "a new plain route under /v1 is not in the OpenAPI document; register it with routes!(…)"
     );
 }
+
+#[tokio::test]
+async fn the_tenant_admins_are_told_when_a_demoted_admins_keys_lose_scopes() {
+    let app = spawn_app_with(true).await;
+    let sink = app.mail.clone().expect("mail sink");
+    let acme = tenant_id(&app, "acme").await;
+    let admin = app.login("tenant_admin@acme.example").await;
+    // The operator's key: services:write is what a member may not do.
+    let (made, _) = app::api_keys::ssr::create_from_cli(
+        &app.state.db,
+        "acme",
+        Some("operator@acme.example"),
+        &app::api_keys::ssr::NewKey {
+            name: "noc runbook".into(),
+            scopes: vec!["services:read,services:write".into()],
+            expires_days: "7".into(),
+            allowed_cidrs: String::new(),
+        },
+    )
+    .await
+    .expect("cli key");
+    let operator = user_id(&app, "operator@acme.example").await;
+    // A change that costs the key nothing tells nobody.
+    let r =
+        admin.call("team/change_role", &[("tenant_id", &acme), ("user_id", &operator), ("role", "tenant_admin")]).await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.body);
+    let r = admin.call("team/change_role", &[("tenant_id", &acme), ("user_id", &operator), ("role", "operator")]).await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.body);
+    app::workers::drain(&app.state, "test", 100).await.expect("deliver");
+    assert!(sink.received().iter().all(|m| !m.contains("lost scopes")), "no key lost anything yet");
+
+    let r = admin.call("team/change_role", &[("tenant_id", &acme), ("user_id", &operator), ("role", "member")]).await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.body);
+    let arrived = eventually(10, || async {
+        app::workers::drain(&app.state, "test", 100).await.expect("deliver");
+        sink.received().iter().any(|m| m.contains("lost scopes"))
+    })
+    .await;
+    assert!(arrived, "the mail is delivered");
+    let told: Vec<String> = sink.received().into_iter().filter(|m| m.contains("lost scopes")).collect();
+    // Acme's tenant admins: the demo's tenant_admin, and nobody else.
+    assert_eq!(told.len(), 1, "{told:?}");
+    let m = &told[0];
+    assert!(m.contains("To: tenant_admin@acme.example") || m.contains("tenant_admin@acme.example"), "{m}");
+    assert!(m.contains("operator@acme.example is now a member"), "{m}");
+    assert!(m.contains(&format!("noc runbook ({})", made.key.prefix)), "the key is named: {m}");
+    assert!(m.contains("services:write") && !m.contains("services:read,"), "only the lost scope is named: {m}");
+    assert!(m.contains("/portal/api-keys"), "{m}");
+}

@@ -2,6 +2,7 @@
 //! key cache every request authenticates against is in [`cache`].
 
 mod cache;
+pub mod notify;
 pub mod rate;
 
 pub use cache::*;
