@@ -198,7 +198,8 @@ pub async fn get_order_page(order_id: String) -> Result<OrderPage, AppError> {
 pub async fn change_bandwidth(service_id: String, bandwidth_mbps: String) -> Result<(), AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
     respond(
-        async { ssr::change_bandwidth(&require(Perm::ServiceManage).await?, &service_id, &bandwidth_mbps).await }.await,
+        async { ssr::change_bandwidth(&require(Perm::ServiceManage).await?, &service_id, &bandwidth_mbps, None).await }
+            .await,
     )
 }
 
@@ -206,14 +207,18 @@ pub async fn change_bandwidth(service_id: String, bandwidth_mbps: String) -> Res
 pub async fn suspend_service(service_id: String) -> Result<(), AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
     respond(
-        async { ssr::simple_action(&require(Perm::ServiceManage).await?, &service_id, "suspend", None).await }.await,
+        async { ssr::simple_action(&require(Perm::ServiceManage).await?, &service_id, "suspend", None, None).await }
+            .await,
     )
 }
 
 #[server(endpoint = "services/resume")]
 pub async fn resume_service(service_id: String) -> Result<(), AppError> {
     use crate::auth::{permissions::Perm, ssr::*};
-    respond(async { ssr::simple_action(&require(Perm::ServiceManage).await?, &service_id, "resume", None).await }.await)
+    respond(
+        async { ssr::simple_action(&require(Perm::ServiceManage).await?, &service_id, "resume", None, None).await }
+            .await,
+    )
 }
 
 #[server(endpoint = "services/terminate")]
@@ -221,7 +226,8 @@ pub async fn terminate_service(service_id: String, confirm: String) -> Result<()
     use crate::auth::{permissions::Perm, ssr::*};
     respond(
         async {
-            ssr::simple_action(&require(Perm::ServiceManage).await?, &service_id, "terminate", Some(&confirm)).await
+            ssr::simple_action(&require(Perm::ServiceManage).await?, &service_id, "terminate", Some(&confirm), None)
+                .await
         }
         .await,
     )

@@ -496,7 +496,7 @@ pub async fn change_role(ctx: &Ctx, t: &tenant::Model, user_id: &str, role: &str
     am.role = Set(role.as_str().into());
     am.update(&txn).await?;
     use crate::api_keys::ssr::notify::{Standing, keys_lost_scopes};
-    keys_lost_scopes(&txn, &ctx.state, &team(t), t, &u, Standing::Now(role)).await?;
+    keys_lost_scopes(&txn, &ctx.state, &team(t), t, &u, Role::parse(&from), Standing::Now(role)).await?;
     record(
         &txn,
         NewEvent::tenant(
@@ -544,7 +544,7 @@ pub async fn set_disabled(ctx: &Ctx, t: &tenant::Model, user_id: &str, disabled:
     let email = u.email.clone();
     if disabled {
         use crate::api_keys::ssr::notify::{Standing, keys_lost_scopes};
-        keys_lost_scopes(&txn, &ctx.state, &team(t), t, &u, Standing::Disabled).await?;
+        keys_lost_scopes(&txn, &ctx.state, &team(t), t, &u, Role::parse(&m.role), Standing::Disabled).await?;
     }
     let mut am: user::ActiveModel = u.into();
     am.disabled = Set(disabled);
@@ -575,7 +575,7 @@ pub async fn remove_member(ctx: &Ctx, t: &tenant::Model, user_id: &str) -> Resul
     }
     membership::Entity::delete_by_id(m.id.clone()).exec(&txn).await?;
     use crate::api_keys::ssr::notify::{Standing, keys_lost_scopes};
-    keys_lost_scopes(&txn, &ctx.state, &team(t), t, &u, Standing::Removed).await?;
+    keys_lost_scopes(&txn, &ctx.state, &team(t), t, &u, Role::parse(&m.role), Standing::Removed).await?;
     record(
         &txn,
         NewEvent::tenant(

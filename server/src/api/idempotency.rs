@@ -7,8 +7,9 @@
 //! method, path, query and body) gets that answer back byte for byte, with
 //! `Idempotent-Replayed: true`, from any replica. A retry while the first is still running
 //! gets 409 `idempotency_in_progress`; the same key with another request is 422
-//! `idempotency_key_reused`. A 5xx answer is not kept (the key is released), so a retry
-//! after a server error runs again. A claim left `running` for 5 minutes (a replica died
+//! `idempotency_key_reused`. A 5xx answer, and a 401, 403 or 429 (they depend on the key
+//! or the moment), is not kept (the key is released), so a retry after it runs again; a
+//! suspended tenant's writes claim nothing. A claim left `running` for 5 minutes (a replica died
 //! mid-request) is released too: the request may then run twice only if that replica had
 //! committed its change before dying, which the service's own checks (a quote is ordered
 //! once) still catch.
@@ -58,6 +59,10 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let Some(super::Authenticated(Ok(principal))) = req.extensions().get::<super::Authenticated>().cloned() else {
         return next.run(req).await;
     };
+    // A suspended tenant's writes are refused by the handler; nothing is claimed or kept.
+    if principal.tenant.status != "active" {
+        return next.run(req).await;
+    }
     let scope = match principal.ctx(&state).scope() {
         Ok(s) => s,
         Err(e) => return Problem::from(e).into_response(),
@@ -103,11 +108,21 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let (mut parts, body) = res.into_parts();
     let answer = axum::body::to_bytes(body, MAX_ANSWER_BYTES).await;
     let kept = match &answer {
-        Ok(b) if !parts.status.is_server_error() => String::from_utf8(b.to_vec()).ok(),
+        // Refusals that depend on the key or the moment (401, 403, 429) and server errors
+        // are not kept: a retry after they are mended must run.
+        Ok(b) if !parts.status.is_server_error() && !matches!(parts.status.as_u16(), 401 | 403 | 429) => {
+            String::from_utf8(b.to_vec()).ok()
+        }
         _ => None,
     };
     let outcome = match kept {
-        Some(text) => store(&state, &scope, &row_id, parts.status, &parts.headers, text).await,
+        Some(text) => {
+            // Once more on a failure: a claim left running is re-run after 5 minutes.
+            match store(&state, &scope, &row_id, parts.status, &parts.headers, text.clone()).await {
+                Ok(()) => Ok(()),
+                Err(_) => store(&state, &scope, &row_id, parts.status, &parts.headers, text).await,
+            }
+        }
         None => release(&state, &scope, &row_id).await,
     };
     if let Err(e) = outcome {

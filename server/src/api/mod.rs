@@ -151,6 +151,12 @@ fn peer(extensions: &http::Extensions) -> IpAddr {
     extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
+/// Whether a request only reads: GET and HEAD, and the one POST that computes without
+/// keeping anything (a price check).
+fn reads(method: &http::Method, path: &str) -> bool {
+    matches!(*method, http::Method::GET | http::Method::HEAD | http::Method::OPTIONS) || path == "/v1/prices"
+}
+
 /// Authenticate once per request (from memory), then apply the tenant's rate limit: a
 /// token bucket for reads and one for writes, sized by the edition. Every authenticated
 /// answer carries `X-RateLimit-Limit` (requests per minute), `X-RateLimit-Remaining` and
@@ -165,8 +171,7 @@ async fn gate(
     use axum::response::IntoResponse;
     let Some(token) = bearer(req.headers()).map(str::to_string) else { return next.run(req).await };
     let result = state.api_keys.authenticate(&token, peer(req.extensions()));
-    let class =
-        if matches!(*req.method(), http::Method::GET | http::Method::HEAD) { Class::Read } else { Class::Write };
+    let class = if reads(req.method(), req.uri().path()) { Class::Read } else { Class::Write };
     let decision = result.as_ref().ok().map(|p| state.rate.check(&p.tenant.id, class, p.limits));
     req.extensions_mut().insert(Authenticated(result));
     let mut res = match decision {
@@ -242,8 +247,7 @@ impl FromRequestParts<AppState> for Caller {
             Ok(principal) => {
                 // A suspended tenant is read-only: every method that changes something is
                 // refused here, so no handler can forget it.
-                let writes = !matches!(parts.method, http::Method::GET | http::Method::HEAD | http::Method::OPTIONS);
-                if writes && principal.tenant.status != "active" {
+                if !reads(&parts.method, parts.uri.path()) && principal.tenant.status != "active" {
                     return Err(Problem::new(
                         http::StatusCode::FORBIDDEN,
                         "tenant-suspended",

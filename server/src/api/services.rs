@@ -110,11 +110,13 @@ fn encoded(s: service::Model) -> Result<Vec<u8>, Problem> {
     serde_json::to_vec(&Service::from(s)).map_err(|e| Problem::from(app::error::AppError::internal("api encode", e)))
 }
 
-/// Check `If-Match` (required) against the service as it is now.
-async fn current(caller: &Caller, id: &str, headers: &http::HeaderMap) -> Result<(), Problem> {
+/// Check `If-Match` (required) against the service as it is now; returns the service.
+/// Its `updated_at` goes to the action, which refuses a service changed since.
+async fn current(caller: &Caller, id: &str, headers: &http::HeaderMap) -> Result<service::Model, Problem> {
     caller.require(ApiScope::ServicesWrite)?;
     let s = app::provisioning::ssr::find_service(&caller.ctx, id).await?;
-    check_if_match(headers, &etag_of(&encoded(s)?), true)
+    check_if_match(headers, &etag_of(&encoded(s.clone())?), true)?;
+    Ok(s)
 }
 
 /// The service after an action was accepted: 202, its new state and ETag.
@@ -167,8 +169,9 @@ pub async fn modify_bandwidth(
     headers: http::HeaderMap,
     Body(body): Body<ModifyBandwidth>,
 ) -> Result<Response, Problem> {
-    current(&caller, &id, &headers).await?;
-    app::provisioning::ssr::change_bandwidth(&caller.ctx, &id, &body.bandwidth_mbps.to_string()).await?;
+    let s = current(&caller, &id, &headers).await?;
+    let mbps = body.bandwidth_mbps.to_string();
+    app::provisioning::ssr::change_bandwidth(&caller.ctx, &id, &mbps, Some(s.updated_at)).await?;
     accepted(&caller, &id).await
 }
 
@@ -196,10 +199,10 @@ macro_rules! action {
             )
         )]
         pub async fn $fn(caller: Caller, Path(id): Path<String>, headers: http::HeaderMap) -> Result<Response, Problem> {
-            current(&caller, &id, &headers).await?;
-            let s = app::provisioning::ssr::find_service(&caller.ctx, &id).await?;
+            let s = current(&caller, &id, &headers).await?;
             // If-Match is the API's confirmation; the portal asks for the service number.
-            app::provisioning::ssr::simple_action(&caller.ctx, &id, $action, Some(&s.number)).await?;
+            app::provisioning::ssr::simple_action(&caller.ctx, &id, $action, Some(&s.number), Some(s.updated_at))
+                .await?;
             accepted(&caller, &id).await
         }
     };

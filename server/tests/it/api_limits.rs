@@ -28,7 +28,7 @@ async fn a_tenant_gets_its_burst_then_429_with_retry_after_and_reads_and_writes_
     let app = app().await;
     limit_acme(&app, 60, 5).await;
     let admin = app.login("tenant_admin@acme.example").await;
-    let (token, _) = create_key(&admin, "limited", &["services:read", "catalog:read"], "").await;
+    let (token, _) = create_key(&admin, "limited", &["services:read", "quotes:write"], "").await;
     let http = reqwest::Client::new();
     let mut seen = Vec::new();
     for _ in 0..6 {
@@ -44,9 +44,9 @@ async fn a_tenant_gets_its_burst_then_429_with_retry_after_and_reads_and_writes_
     assert_eq!(seen[5].3.as_deref(), Some("1"), "one request a second comes back: {seen:?}");
     let r = get(&http, &app.base, &token).await;
     assert_eq!(r.headers()["content-type"], "application/problem+json");
-    // Writes have their own bucket: a price check still goes through.
+    // Writes have their own bucket: a quote is still considered (and refused for its body).
     let r = http
-        .post(format!("{}/v1/prices", app.base))
+        .post(format!("{}/v1/quotes", app.base))
         .bearer_auth(&token)
         .header("content-type", "application/json")
         .body("{}")

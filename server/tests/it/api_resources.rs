@@ -139,8 +139,12 @@ async fn a_key_prices_quotes_orders_and_cancels_and_retries_are_replayed_not_rep
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(quotes_of(&app, &acme).await, 0, "no refused request kept a quote");
 
-    // A quote, retried with its Idempotency-Key: the same answer, byte for byte, once.
+    // A refusal that depends on the key is not kept: the same Idempotency-Key then works.
+    let (browser, _) = create_key(&admin, "catalog only", &["catalog:read"], "").await;
     let key = [("idempotency-key", "quote-7f3a")];
+    let refused = post(&app.base, "/v1/quotes", &browser, Some(&ask), &key).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    // A quote, retried with its Idempotency-Key: the same answer, byte for byte, once.
     let first = post(&app.base, "/v1/quotes", &token, Some(&ask), &key).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
     assert_eq!(first.body["status"], "open");
@@ -169,6 +173,8 @@ async fn a_key_prices_quotes_orders_and_cancels_and_retries_are_replayed_not_rep
     let there = post(&other_replica.base, "/v1/quotes", &token, Some(&ask), &key).await;
     assert_eq!(there.text, first.text, "replayed on another replica");
     assert_eq!(quotes_of(&app, &acme).await, 1);
+    // Two processes writing one SQLite file contend for its lock: stop the second one.
+    drop(other_replica);
     // While a first request is still running, a retry is told so.
     let body = ask.to_string();
     let mut h = Sha256::new();

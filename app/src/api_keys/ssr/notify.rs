@@ -21,14 +21,15 @@ pub enum Standing {
     Disabled,
 }
 
-/// Queue a mail to each active tenant admin naming the keys of `member` that lost scopes
-/// under `standing`. Returns how many keys lost scopes.
+/// Queue a mail to each other active tenant admin naming the keys of `member` that lost
+/// scopes going from the role `before` to `standing`. Returns how many keys lost scopes.
 pub async fn keys_lost_scopes(
     conn: &impl ConnectionTrait,
     state: &AppState,
     scope: &Scope,
     t: &tenant::Model,
     member: &user::Model,
+    before: Option<Role>,
     standing: Standing,
 ) -> Result<usize, AppError> {
     let keys = scope
@@ -44,8 +45,12 @@ pub async fn keys_lost_scopes(
     };
     let mut lost = Vec::new();
     for k in &keys {
-        let gone: Vec<&str> =
-            scopes_of(k)?.into_iter().filter(|s| !allowed(s.perm(), false, role)).map(|s| s.as_str()).collect();
+        // Only what worked until now and stops now (a scope lost earlier was told then).
+        let gone: Vec<&str> = scopes_of(k)?
+            .into_iter()
+            .filter(|s| allowed(s.perm(), false, before) && !allowed(s.perm(), false, role))
+            .map(|s| s.as_str())
+            .collect();
         if !gone.is_empty() {
             lost.push((format!("{} (pbk_{})", k.name, k.key_id), gone.join(", ")));
         }
@@ -70,6 +75,8 @@ pub async fn keys_lost_scopes(
     let admins = user::Entity::find()
         .filter(user::Column::Id.is_in(admins))
         .filter(user::Column::Disabled.eq(false))
+        // The person whose standing changed is not told about their own keys here.
+        .filter(user::Column::Id.ne(&member.id))
         .all(conn)
         .await?;
     let keys_url = format!("{}/portal/api-keys", state.settings.public_url.trim_end_matches('/'));

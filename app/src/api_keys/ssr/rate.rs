@@ -69,8 +69,11 @@ struct Bucket {
     at: Instant,
     /// This replica's requests, ever (what it reports).
     mine: i64,
-    /// The other replicas' total, as of the last sync.
-    others: i64,
+    /// Each other replica's total, as of the last sync (a replica's increase is what comes
+    /// off; a row that ages out or a restarted replica never gives tokens back).
+    others: HashMap<String, i64>,
+    /// Made before this replica's first sync: the first sync only takes the baseline.
+    baseline: bool,
     /// What this replica may still spend before the next sync, and its share (1/R).
     budget: f64,
     share: f64,
@@ -78,9 +81,15 @@ struct Bucket {
     flushed: Option<(i64, Instant)>,
 }
 
+/// What a replica may spend until the next sync: its share of the tokens, but at least one
+/// request when the bucket holds one (so a small burst over many replicas still serves).
+fn allowance(tokens: f64, share: f64) -> f64 {
+    (tokens * share).max(tokens.clamp(0.0, 1.0))
+}
+
 impl Bucket {
-    fn new(tokens: f64, at: Instant, others: i64, share: f64) -> Self {
-        Bucket { tokens, at, mine: 0, others, budget: tokens * share, share, flushed: None }
+    fn new(tokens: f64, at: Instant, others: HashMap<String, i64>, share: f64, baseline: bool) -> Self {
+        Bucket { tokens, at, mine: 0, others, baseline, budget: allowance(tokens, share), share, flushed: None }
     }
 
     fn refill(&mut self, l: Limits, now: Instant) {
@@ -101,11 +110,14 @@ pub struct RateLimiter {
     seen: Mutex<HashMap<String, Seen>>,
     /// Other replicas that reported in the last hour, as of the last sync.
     replicas: Mutex<usize>,
+    /// Whether a sync has completed (buckets made before it take their first baseline).
+    synced: Mutex<bool>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Seen {
-    others: i64,
+    /// Replica → its total for the bucket.
+    others: HashMap<String, i64>,
     tokens: f64,
     at: chrono::DateTime<Utc>,
     /// This replica's share of the bucket between syncs: 1 / (replicas reporting + 1).
@@ -119,6 +131,7 @@ impl Default for RateLimiter {
             buckets: Mutex::default(),
             seen: Mutex::default(),
             replicas: Mutex::new(0),
+            synced: Mutex::new(false),
         }
     }
 }
@@ -129,33 +142,26 @@ fn bucket_key(tenant_id: &str, class: Class) -> String {
 
 impl RateLimiter {
     fn share(&self) -> f64 {
-        1.0 / (self.replicas.lock().map(|r| *r).unwrap_or(0) as f64 + 1.0)
+        1.0 / (*self.replicas.lock().unwrap_or_else(|e| e.into_inner()) as f64 + 1.0)
     }
 
     /// Take one request from the tenant's bucket, if it has one to give.
     pub fn check(&self, tenant_id: &str, class: Class, limits: Limits) -> Decision {
         let now = Instant::now();
         let key = bucket_key(tenant_id, class);
-        let Ok(mut buckets) = self.buckets.lock() else {
-            // A poisoned lock must not turn into refusing every request.
-            return Decision {
-                allowed: true,
-                limit: limits.per_minute,
-                remaining: 0,
-                reset_secs: 0,
-                retry_after_secs: 0,
-            };
-        };
+        // A panic elsewhere while holding the lock leaves the counts usable: keep limiting.
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let synced = *self.synced.lock().unwrap_or_else(|e| e.into_inner());
         let (b, l) = buckets.entry(key).or_insert_with_key(|key| {
-            let seen = self.seen.lock().ok().and_then(|s| s.get(key).copied());
+            let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned();
             let bucket = match seen {
                 // Start from another replica's view, refilled since it was published.
                 Some(s) => {
                     let age = (Utc::now() - s.at).to_std().unwrap_or_default();
                     let at = now.checked_sub(age).unwrap_or(now);
-                    Bucket::new(s.tokens.min(f64::from(limits.burst)), at, s.others, s.share)
+                    Bucket::new(s.tokens.min(f64::from(limits.burst)), at, s.others, s.share, false)
                 }
-                None => Bucket::new(f64::from(limits.burst), now, 0, self.share()),
+                None => Bucket::new(f64::from(limits.burst), now, HashMap::new(), self.share(), !synced),
             };
             (bucket, limits)
         });
@@ -172,9 +178,9 @@ impl RateLimiter {
             b.budget -= 1.0;
             b.mine += 1;
         }
-        let remaining = b.tokens.max(0.0).floor() as u32;
+        let remaining = b.tokens.min(b.budget).max(0.0).floor() as u32;
         let reset_secs = ((f64::from(limits.burst) - b.tokens) / per_sec).ceil().max(0.0) as u64;
-        let short = (1.0 - b.tokens).max((1.0 - b.budget) / b.share);
+        let short = (1.0 - b.tokens).max(0.0).max((1.0 - b.budget) / b.share);
         let retry_after_secs = if allowed { 0 } else { (short / per_sec).ceil().max(1.0) as u64 };
         Decision { allowed, limit: limits.per_minute, remaining, reset_secs, retry_after_secs }
     }
@@ -184,12 +190,17 @@ impl RateLimiter {
     pub async fn sync(&self, db: &impl ConnectionTrait) -> Result<(), AppError> {
         let now = Utc::now();
         let instant = Instant::now();
-        let mine: Vec<(String, i64, i64)> = match self.buckets.lock() {
-            Ok(mut b) => b
-                .iter_mut()
+        let alone = *self.replicas.lock().unwrap_or_else(|e| e.into_inner()) == 0;
+        let mine: Vec<(String, i64, i64)> = {
+            let mut b = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+            b.iter_mut()
                 .filter_map(|(k, (b, l))| {
+                    // Alone (no other replica reported), a heartbeat every 10 s is enough for
+                    // a replica that starts to find this one; with others, every change goes.
                     let fresh = b.flushed.is_some_and(|(n, at)| {
-                        n == b.mine && instant.duration_since(at) < std::time::Duration::from_secs(60)
+                        let age = instant.duration_since(at);
+                        (n == b.mine && age < std::time::Duration::from_secs(60))
+                            || (alone && age < std::time::Duration::from_secs(10))
                     });
                     if fresh {
                         return None;
@@ -198,8 +209,7 @@ impl RateLimiter {
                     b.flushed = Some((b.mine, instant));
                     Some((k.clone(), b.mine, (b.tokens * 1000.0) as i64))
                 })
-                .collect(),
-            Err(_) => return Ok(()),
+                .collect()
         };
         for (bucket, consumed, tokens_milli) in &mine {
             let row = rc::ActiveModel {
@@ -225,32 +235,43 @@ impl RateLimiter {
             .await?;
         let replicas: std::collections::HashSet<&str> = rows.iter().map(|r| r.replica.as_str()).collect();
         let share = 1.0 / (replicas.len() as f64 + 1.0);
-        if let Ok(mut s) = self.replicas.lock() {
-            *s = replicas.len();
-        }
+        *self.replicas.lock().unwrap_or_else(|e| e.into_inner()) = replicas.len();
         let mut seen: HashMap<String, Seen> = HashMap::new();
         for r in rows {
-            let s = seen.entry(r.bucket).or_insert(Seen { others: 0, tokens: 0.0, at: r.updated_at, share });
-            s.others += r.consumed;
+            let s = seen.entry(r.bucket.clone()).or_insert(Seen {
+                others: HashMap::new(),
+                tokens: 0.0,
+                at: r.updated_at,
+                share,
+            });
+            s.others.insert(r.replica.clone(), r.consumed);
             if r.updated_at >= s.at {
                 s.tokens = r.tokens_milli as f64 / 1000.0;
                 s.at = r.updated_at;
             }
         }
-        if let Ok(mut buckets) = self.buckets.lock() {
+        {
+            let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
             for (key, (b, _)) in buckets.iter_mut() {
-                let total = seen.get(key).map(|s| s.others).unwrap_or(b.others);
-                // A replica's rows age out after an hour: never give tokens back for that.
-                let taken = (total - b.others).max(0);
+                let mut taken = 0;
+                if let Some(s) = seen.get(key) {
+                    for (replica, total) in &s.others {
+                        let before = b.others.get(replica).copied();
+                        // Nothing seen of that replica yet: its whole total is new, unless this
+                        // bucket is taking its first baseline.
+                        let base = before.unwrap_or(if b.baseline { *total } else { 0 });
+                        taken += (total - base).max(0);
+                        b.others.insert(replica.clone(), (*total).max(before.unwrap_or(0)));
+                    }
+                }
+                b.baseline = false;
                 b.tokens -= taken as f64;
-                b.others = total.max(b.others);
                 b.share = share;
-                b.budget = b.tokens.max(0.0) * share;
+                b.budget = allowance(b.tokens, share);
             }
         }
-        if let Ok(mut s) = self.seen.lock() {
-            *s = seen;
-        }
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = seen;
+        *self.synced.lock().unwrap_or_else(|e| e.into_inner()) = true;
         Ok(())
     }
 
@@ -305,7 +326,7 @@ mod tests {
             let (b, _) = b.get_mut("t:read").expect("bucket");
             b.tokens -= 9.0;
             b.budget -= 9.0;
-            b.others = 9;
+            b.others.insert("other".into(), 9);
         }
         let d = r.check("t", Class::Read, l);
         assert!(!d.allowed || d.remaining == 0, "{d:?}");

@@ -387,8 +387,16 @@ async fn request_action(ctx: &Ctx, s: service::Model, action: Action, mbps: Opti
     Ok(())
 }
 
-pub async fn change_bandwidth(ctx: &Ctx, id: &str, mbps: &str) -> Result<(), AppError> {
+/// `expected`: the `updated_at` the caller last saw (the API's `If-Match`); a service
+/// changed since is refused, and the compare-and-set below keeps it so until the write.
+pub async fn change_bandwidth(
+    ctx: &Ctx,
+    id: &str,
+    mbps: &str,
+    expected: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), AppError> {
     let s = tenant_service(ctx, ctx.db(), id).await?;
+    unchanged_since(&s, expected)?;
     let Ok(to) = mbps.trim().parse::<i64>() else {
         return Err(AppError::field("bandwidth_mbps", "Choose a bandwidth."));
     };
@@ -421,8 +429,22 @@ pub async fn change_bandwidth(ctx: &Ctx, id: &str, mbps: &str) -> Result<(), App
     request_action(ctx, s, Action::Modify, Some(to)).await
 }
 
-pub async fn simple_action(ctx: &Ctx, id: &str, action: &str, confirm: Option<&str>) -> Result<(), AppError> {
+fn unchanged_since(s: &service::Model, expected: Option<chrono::DateTime<chrono::Utc>>) -> Result<(), AppError> {
+    if expected.is_some_and(|e| e != s.updated_at) {
+        return Err(AppError::Conflict("The service changed since that ETag: GET it again and retry.".into()));
+    }
+    Ok(())
+}
+
+pub async fn simple_action(
+    ctx: &Ctx,
+    id: &str,
+    action: &str,
+    confirm: Option<&str>,
+    expected: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), AppError> {
     let s = tenant_service(ctx, ctx.db(), id).await?;
+    unchanged_since(&s, expected)?;
     let action = Action::parse(action).ok_or_else(|| AppError::field("action", "Unknown action."))?;
     // The service's machine decides what can be asked of it.
     let status = service_status(&s)?;
