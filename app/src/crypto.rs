@@ -18,6 +18,7 @@
 //! `patchbay rotate-secrets` re-seals them (with every value not under the current key) into
 //! `v2`, so existing data is not lost by the upgrade. Support for reading `v1` can be dropped
 //! once every deployment has run `rotate-secrets`.
+use crate::core::db::BeginWrite;
 use std::sync::Arc;
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
@@ -211,10 +212,10 @@ pub async fn rotate_sealed(
 ) -> Result<RotationReport, crate::error::AppError> {
     use entity::{provider_adapter, sso_config};
     use sea_orm::sea_query::Expr;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     let mut report = RotationReport::default();
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let mut step = |table: &str, row: &str, sealed: &str| -> Option<String> {
         match sealer.reseal(sealed) {
             Ok(None) => {

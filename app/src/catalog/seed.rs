@@ -9,13 +9,13 @@
 //! same metro (Azure Amsterdam is in Equinix AM5, for instance), the on-ramp is listed at our
 //! facility and the row's comment says where the cloud really is. Capacities, utilisation and
 //! all prices are invented for the demo.
+use crate::core::db::BeginWrite;
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeZone, Utc};
 use entity::{endpoint, location, offering, price_book, price_entry, provider};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    TransactionTrait,
 };
 
 use crate::auth::ssr::new_id;
@@ -775,7 +775,7 @@ pub async fn seed_catalog(db: &DatabaseConnection) -> Result<bool, AppError> {
         return Ok(false);
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let providers = insert_providers(&txn, now).await?;
     let locations = insert_locations(&txn, now).await?;
     let endpoints = insert_endpoints(&txn, &providers, &locations, now).await?;

@@ -3,6 +3,8 @@
 //! they may touch ([`scope`]), which edition features they have ([`features`]), how lists
 //! page ([`page`]), ids and URL encoding. Domains depend on `core`; `core` depends on no
 //! domain.
+#[cfg(feature = "ssr")]
+pub mod db;
 pub mod features;
 pub mod page;
 #[cfg(feature = "ssr")]

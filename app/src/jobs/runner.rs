@@ -1,6 +1,7 @@
 //! Running claimed jobs: the handler trait, the table of handlers, and `run_one`, the
 //! single-step entry point (workers, tests and benchmarks reach it through
 //! `crate::workers`, which owns the one table).
+use crate::core::db::BeginWrite;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::Utc;
 use entity::job;
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 
 use super::queue::{Settle, backoff, claim, renew, settle};
 use super::status::JobStatus;
@@ -216,7 +217,7 @@ async fn finish_failed(
     worker: &str,
     error: String,
 ) -> Result<Ran, AppError> {
-    let txn = state.db.begin().await?;
+    let txn = state.db.begin_write().await?;
     let settled = settle(&txn, j, worker, Settle::Failed(error.clone())).await?;
     let mut tenant = None;
     if settled {

@@ -1,11 +1,12 @@
 //! Team services: members, roles, invitations, disabling and forced sign-out.
+use crate::core::db::BeginWrite;
 use base64::Engine;
 use chrono::{Duration, Utc};
 use entity::{edition, invitation, membership, tenant, user};
 use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -236,7 +237,7 @@ pub async fn invite(ctx: &Ctx, t: &tenant::Model, email: &str, role: &str) -> Re
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     let now = Utc::now();
     let id = new_id();
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     // A new invitation replaces any open one for the same address (and its seat).
     scope
         .update_many::<invitation::Entity>()
@@ -355,7 +356,7 @@ pub async fn accept_invitation(
                 return Err(AppError::field("password", "That is not the password of this account."));
             }
             user_id = u.id.clone();
-            txn = db.begin().await?;
+            txn = db.begin_write().await?;
         }
         None => {
             let name = display_name.trim();
@@ -370,7 +371,7 @@ pub async fn accept_invitation(
                 return Err(e);
             }
             let hash = hash_password(password).await?;
-            txn = db.begin().await?;
+            txn = db.begin_write().await?;
             let stub = user::Entity::find().filter(user::Column::Email.eq(&inv.email)).one(&txn).await?;
             user_id = match stub {
                 Some(u) => {
@@ -481,7 +482,7 @@ async fn keeps_an_admin(
 
 pub async fn change_role(ctx: &Ctx, t: &tenant::Model, user_id: &str, role: &str) -> Result<(), AppError> {
     let role = parse_role(role)?;
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let (m, u) = member(&txn, t, user_id).await?;
     if m.role == role.as_str() {
         return Ok(());
@@ -519,7 +520,7 @@ pub async fn set_disabled(ctx: &Ctx, t: &tenant::Model, user_id: &str, disabled:
     if user_id == ctx.user.id {
         return Err(AppError::Conflict("You cannot disable your own account.".into()));
     }
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let (m, u) = member(&txn, t, user_id).await?;
     if u.is_platform_admin && !ctx.user.is_platform_admin {
         return Err(AppError::forbidden());
@@ -568,7 +569,7 @@ pub async fn set_disabled(ctx: &Ctx, t: &tenant::Model, user_id: &str, disabled:
 }
 
 pub async fn remove_member(ctx: &Ctx, t: &tenant::Model, user_id: &str) -> Result<(), AppError> {
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let (m, u) = member(&txn, t, user_id).await?;
     if m.role == Role::TenantAdmin.as_str() && !keeps_an_admin(&txn, t, user_id).await? {
         return Err(AppError::Conflict("A tenant needs at least one active tenant admin.".into()));
@@ -593,7 +594,7 @@ pub async fn remove_member(ctx: &Ctx, t: &tenant::Model, user_id: &str) -> Resul
 }
 
 pub async fn force_sign_out(ctx: &Ctx, t: &tenant::Model, user_id: &str) -> Result<u64, AppError> {
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let (_, u) = member(&txn, t, user_id).await?;
     if u.is_platform_admin && !ctx.user.is_platform_admin {
         return Err(AppError::forbidden());
@@ -616,7 +617,7 @@ pub async fn force_sign_out(ctx: &Ctx, t: &tenant::Model, user_id: &str) -> Resu
 }
 
 pub async fn revoke_invitation(ctx: &Ctx, t: &tenant::Model, invitation_id: &str) -> Result<(), AppError> {
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let inv = team(t).get::<invitation::Entity, _>(&txn, invitation_id.to_string()).await?;
     if inv.accepted_at.is_some() || inv.revoked_at.is_some() {
         return Err(AppError::Conflict("That invitation is no longer open.".into()));

@@ -1,9 +1,10 @@
 //! Platform administration of tenants and editions.
+use crate::core::db::BeginWrite;
 use chrono::{Duration, Utc};
 use entity::{edition, membership, tenant};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, TransactionTrait,
+    QueryFilter, QueryOrder,
 };
 
 use super::{EditionRow, TenantRow};
@@ -149,7 +150,7 @@ pub async fn create(ctx: &Ctx, name: &str, slug: &str, edition_id: &str) -> Resu
     }
     let now = Utc::now();
     let id = new_id();
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     tenant::ActiveModel {
         id: Set(id.clone()),
         slug: Set(slug.clone()),
@@ -191,7 +192,7 @@ async fn set_status(
     reason: Option<String>,
     action: &str,
 ) -> Result<(), AppError> {
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let t = tenant::Entity::find_by_id(id.to_string()).one(&txn).await?.ok_or(AppError::NotFound)?;
     if !allowed_from.contains(&t.status.as_str()) {
         return Err(AppError::Conflict(format!("{} is {}; that change is not possible from there.", t.name, t.status)));
@@ -248,7 +249,7 @@ pub async fn delete(ctx: &Ctx, id: &str, confirm_slug: &str) -> Result<(), AppEr
 }
 
 pub async fn change_edition(ctx: &Ctx, id: &str, edition_id: &str) -> Result<(), AppError> {
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let t = tenant::Entity::find_by_id(id.to_string()).one(&txn).await?.ok_or(AppError::NotFound)?;
     let ed = edition::Entity::find_by_id(edition_id.to_string())
         .one(&txn)
@@ -296,7 +297,7 @@ pub async fn purge_deleted(db: &DatabaseConnection, grace_days: i64) -> Result<u
         .await?;
     let mut n = 0;
     for t in due {
-        let txn = db.begin().await?;
+        let txn = db.begin_write().await?;
         let res = tenant::Entity::delete_many()
             .filter(tenant::Column::Id.eq(&t.id))
             .filter(tenant::Column::Status.eq("deleted"))

@@ -4,9 +4,10 @@
 //! written straight to `queued` (each with its quote, history, audit-free system
 //! transition and provisioning job) so that only provisioning is measured. The
 //! customer-facing path (`orders/place`) is covered by the integration tests.
+use app::core::db::BeginWrite;
 use chrono::Utc;
 use entity::{endpoint, offering, order, order_transition, quote};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 use app::auth::ssr::new_id;
 use app::error::AppError;
@@ -48,7 +49,7 @@ pub async fn queue_orders(
         .exec(db)
         .await?;
     for chunk in (0..n).collect::<Vec<_>>().chunks(50) {
-        let txn = db.begin().await?;
+        let txn = db.begin_write().await?;
         for _ in chunk {
             let q = quote::ActiveModel {
                 id: Set(new_id()),

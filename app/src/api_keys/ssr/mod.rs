@@ -7,6 +7,7 @@ pub mod rate;
 
 pub use cache::*;
 
+use crate::core::db::BeginWrite;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
@@ -19,7 +20,7 @@ use rand::distributions::Alphanumeric;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -275,7 +276,7 @@ async fn insert(
     if let Some(e) = AppError::from_fields(fields) {
         return Err(e);
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     crate::core::quota::lock_tenant(&txn, &owner.tenant.id).await?;
     let scope = Scope::worker(Owner::Tenant(owner.tenant.id.clone()));
     let ed = edition_of(&txn, owner.tenant).await?;
@@ -373,7 +374,7 @@ pub async fn rotate(ctx: &Ctx, id: &str, overlap_hours: &str) -> Result<CreatedK
         _ => return Err(AppError::field("overlap_hours", "Choose an overlap from none to 7 days.")),
     };
     let scope = ctx.scope()?;
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     // Under the tenant's lock, like the cap check of `insert`: two rotations of one key
     // cannot both make a successor.
     crate::core::quota::lock_tenant(&txn, &t.id).await?;
@@ -436,7 +437,7 @@ fn change(scope: &Scope, id: &str, now: DateTime<Utc>) -> sea_orm::UpdateMany<ap
 pub async fn revoke(ctx: &Ctx, id: &str) -> Result<(), AppError> {
     let t = ctx.tenant()?;
     let scope = ctx.scope()?;
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let k = scope.find_by_id::<api_key::Entity, _>(&txn, id.to_string()).await?.ok_or(AppError::NotFound)?;
     if k.revoked_at.is_some() {
         return Err(AppError::Conflict("That key is already revoked.".into()));

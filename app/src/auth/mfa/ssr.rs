@@ -1,13 +1,13 @@
 //! Multi-factor sign-in for local accounts: TOTP (RFC 6238, `totp-rs`) with the secret
 //! sealed at rest, single-use recovery codes stored hashed, the second sign-in step,
 //! forced enrolment (platform admins; tenants that require it) and step-up.
+use crate::core::db::BeginWrite;
 use chrono::{Duration, Utc};
 use entity::{login_failure, membership, mfa_recovery_code, tenant_security_policy, user, user_mfa};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -315,7 +315,7 @@ pub async fn confirm_setup(
     };
     let codes = new_recovery_codes();
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = state.db.begin_write().await?;
     user_mfa::ActiveModel {
         user_id: Set(u.id.clone()),
         totp_secret_sealed: Set(state.sealer.seal(&b32).map_err(|e| AppError::internal("seal", e))?),
@@ -361,7 +361,7 @@ pub async fn disable(ctx: &Ctx, password: String, code: &str, ip: &str) -> Resul
         return Err(AppError::field("password", "The password is incorrect."));
     }
     verify(state, u, code, ip).await?;
-    let txn = state.db.begin().await?;
+    let txn = state.db.begin_write().await?;
     user_mfa::Entity::delete_by_id(u.id.clone()).exec(&txn).await?;
     mfa_recovery_code::Entity::delete_many().filter(mfa_recovery_code::Column::UserId.eq(&u.id)).exec(&txn).await?;
     txn.commit().await?;

@@ -1,11 +1,11 @@
 //! Platform administration: endpoints, locations and price-book versions.
+use crate::core::db::BeginWrite;
 use std::collections::HashMap;
 
 use chrono::Utc;
 use entity::{endpoint, location, offering, price_book, price_entry, provider};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
 };
 
 use crate::audit::ssr::{NewEvent, record};
@@ -20,7 +20,7 @@ pub async fn set_endpoint(ctx: &Ctx, id: &str, active: bool, capacity_mbps: i64)
     if !(0..=10_000_000).contains(&capacity_mbps) {
         return Err(AppError::field("capacity_mbps", "Enter the port capacity in Mbps."));
     }
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let e = endpoint::Entity::find_by_id(id.to_string()).one(&txn).await?.ok_or(AppError::NotFound)?;
     if capacity_mbps < e.used_mbps {
         return Err(AppError::field("capacity_mbps", format!("{} Mbps is already in use.", e.used_mbps)));
@@ -168,7 +168,7 @@ pub async fn publish_version(
     };
     let effective = date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_else(Utc::now);
     let id = new_id();
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     price_book::ActiveModel {
         id: Set(id.clone()),
         region: Set(latest.region.clone()),
@@ -268,7 +268,7 @@ pub async fn add_location(ctx: &Ctx, input: NewLocation) -> Result<(), AppError>
         return Err(e);
     }
     let id = new_id();
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     location::ActiveModel {
         id: Set(id.clone()),
         key: Set(key.clone()),
@@ -349,7 +349,7 @@ pub async fn add_endpoint(ctx: &Ctx, input: NewEndpointInput) -> Result<(), AppE
         return Err(e);
     }
     let id = new_id();
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     endpoint::ActiveModel {
         id: Set(id.clone()),
         provider_id: Set(input.provider_id.clone()),

@@ -1,8 +1,9 @@
 //! Saved quotes of a tenant.
 
+use crate::core::db::BeginWrite;
 use chrono::{Duration, Utc};
 use entity::quote;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 
 use super::CatalogNames;
 use super::QUOTE_VALID_DAYS;
@@ -30,7 +31,7 @@ pub async fn create(ctx: &Ctx, input: &QuoteInput) -> Result<QuoteRow, AppError>
     let now = Utc::now();
     let id = new_id();
     let lines = serde_json::to_string(&preview.lines).map_err(|e| AppError::internal("quote lines", e))?;
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let q = quote::ActiveModel {
         id: Set(id.clone()),
         tenant_id: Set(t.id.clone()),

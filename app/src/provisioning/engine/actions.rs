@@ -1,5 +1,6 @@
 //! Changes to active services (bandwidth, suspend, resume, terminate), run as jobs.
 use super::*;
+use crate::core::db::BeginWrite;
 
 /// The action a `service_action` job performs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -89,7 +90,7 @@ pub async fn finish_action(
     mbps: i64,
     actor: &Actor,
 ) -> Result<(), AppError> {
-    let txn = state.db.begin().await?;
+    let txn = state.db.begin_write().await?;
     finish_action_in(&txn, svc, action, mbps, actor).await?;
     txn.commit().await?;
     state.live.wake(&state.db, &svc.tenant_id).await;

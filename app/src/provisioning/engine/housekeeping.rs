@@ -1,5 +1,6 @@
 //! Housekeeping over active services: usage metering and inventory reconciliation.
 use super::*;
+use crate::core::db::BeginWrite;
 
 /// Write usage records for every complete hour of every active service (at most `max_hours`
 /// per service per pass). Records are unique per service and hour, so replicas racing
@@ -140,7 +141,7 @@ pub async fn reconcile(state: &AppState) -> Result<u64, AppError> {
                 continue;
             }
             tracing::warn!(service = %svc.id, %detail, "inventory drift");
-            let txn = state.db.begin().await?;
+            let txn = state.db.begin_write().await?;
             note(&txn, &svc, "drift", &detail, "inventory-sync").await?;
             emit(
                 &txn,

@@ -1,6 +1,7 @@
 //! Provisioning an order: plan the legs, order each from its provider, follow it until it
 //! is ready (or waits for the customer), roll back a composite whose leg failed, activate.
 use super::*;
+use crate::core::db::BeginWrite;
 
 pub(super) async fn provision_step(state: &AppState, j: &job::Model, order_id: &str) -> Result<Step, AppError> {
     let o = order::Entity::find_by_id(order_id.to_string()).one(&state.db).await?.ok_or(AppError::NotFound)?;
@@ -86,7 +87,7 @@ async fn start(state: &AppState, mut o: order::Model) -> Result<Step, AppError> 
     let b = endpoint::Entity::find_by_id(q.b_endpoint_id.clone()).one(&state.db).await?.ok_or(AppError::NotFound)?;
     let legs = plan(&state.db, &off, &a, &b).await?;
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = state.db.begin_write().await?;
     let svc = service::ActiveModel {
         id: Set(new_id()),
         tenant_id: Set(o.tenant_id.clone()),
@@ -246,7 +247,7 @@ async fn apply_progress(
     let changed = from != status
         || leg.provider_state.as_deref() != Some(p.provider_state.as_str())
         || leg.external_ref.as_deref() != Some(p.external_ref.as_str());
-    let txn = state.db.begin().await?;
+    let txn = state.db.begin_write().await?;
     let mut am: service_leg::ActiveModel = leg.clone().into();
     am.status = Set(status.as_str().into());
     am.provider_state = Set(Some(p.provider_state.clone()));
@@ -303,7 +304,7 @@ async fn leg_failed(
     } else {
         messages::leg_rejected(leg.seq, &leg.name)
     };
-    let txn = state.db.begin().await?;
+    let txn = state.db.begin_write().await?;
     let mut am: service_leg::ActiveModel = leg.clone().into();
     am.status = Set(LegStatus::Failed.as_str().into());
     am.last_error = Set(Some(messages::LEG_REJECTED.into()));
@@ -357,7 +358,7 @@ async fn rollback_step(state: &AppState, mut o: order::Model, svc: service::Mode
             }
             Err(AdapterError::Permanent(m)) => return Ok(Step::Fail(format!("Rolling back {}: {m}", leg.name))),
         }
-        let txn = state.db.begin().await?;
+        let txn = state.db.begin_write().await?;
         let was_failed = st == LegStatus::Failed;
         let to = if was_failed { LegStatus::Failed } else { LegStatus::RolledBack };
         st.check(to)?;
@@ -384,7 +385,7 @@ async fn rollback_step(state: &AppState, mut o: order::Model, svc: service::Mode
     // The reason the customer sees: ours, or the operator's words when they failed the order.
     let reason = svc.status_reason.clone().unwrap_or_else(|| messages::PROVISIONING_FAILED.into());
     service_status(&svc)?.check(ServiceStatus::Failed)?;
-    let txn = state.db.begin().await?;
+    let txn = state.db.begin_write().await?;
     service_leg::Entity::update_many()
         .col_expr(service_leg::Column::Status, Expr::value(LegStatus::Cancelled.as_str()))
         .filter(service_leg::Column::ServiceId.eq(&svc.id))
@@ -413,7 +414,7 @@ async fn rollback_step(state: &AppState, mut o: order::Model, svc: service::Mode
 
 async fn activate(state: &AppState, mut o: order::Model, svc: service::Model) -> Result<Step, AppError> {
     service_status(&svc)?.check(ServiceStatus::Active)?;
-    let txn = state.db.begin().await?;
+    let txn = state.db.begin_write().await?;
     let now = Utc::now();
     let mut s: service::ActiveModel = svc.clone().into();
     s.status = Set(ServiceStatus::Active.as_str().into());

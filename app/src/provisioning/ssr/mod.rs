@@ -11,10 +11,7 @@ use entity::{
     endpoint, intervention, job, offering, order, outbox_event, provider, provider_adapter, service, service_event,
     service_leg, tenant, usage_record,
 };
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::{Value, json};
 
 use super::engine::{

@@ -1,4 +1,5 @@
 //! Platform staff: the jobs console and the manual-intervention queue.
+use crate::core::db::BeginWrite;
 use std::collections::BTreeSet;
 
 use super::*;
@@ -114,7 +115,7 @@ fn audit_event(ctx: &Ctx, tenant_id: Option<&str>, action: &str, kind: &str, id:
 }
 
 pub async fn retry_job(ctx: &Ctx, id: &str) -> Result<(), AppError> {
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let j = scoped_job(ctx, &txn, id).await?;
     let from = JobStatus::stored("job", &j.id, &j.status)?;
     from.check(JobStatus::Queued)?;
@@ -177,7 +178,7 @@ pub async fn cancel_job(ctx: &Ctx, id: &str, reason: &str) -> Result<(), AppErro
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(AppError::field("reason", "Say why the job is cancelled (up to 500 characters)."));
     }
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let j = scoped_job(ctx, &txn, id).await?;
     if j.kind == PROVISION_ORDER
         && let Some(oid) = &j.resource_id
@@ -375,7 +376,7 @@ pub async fn complete_intervention(ctx: &Ctx, id: &str, external_ref: &str, note
                         .into(),
                 ));
             }
-            let txn = ctx.db().begin().await?;
+            let txn = ctx.db().begin_write().await?;
             close(&txn, ctx, &i, InterventionStatus::Completed, &resolution, Some(r)).await?;
             for l in service_leg::Entity::find().filter(service_leg::Column::ServiceId.eq(&svc.id)).all(&txn).await? {
                 let st = leg_status_of(&l)?;
@@ -409,7 +410,7 @@ pub async fn complete_intervention(ctx: &Ctx, id: &str, external_ref: &str, note
             let action = jobs::payload::<ServiceAction>(&j)?.action;
             let mbps = svc.pending_bandwidth_mbps.unwrap_or(svc.bandwidth_mbps);
             // Closing the intervention and recording the change it stood for: one transaction.
-            let txn = ctx.db().begin().await?;
+            let txn = ctx.db().begin_write().await?;
             close(&txn, ctx, &i, InterventionStatus::Completed, &resolution, Some(r)).await?;
             engine::finish_action_in(&txn, &svc, action, mbps, &actor).await?;
             txn.commit().await?;
@@ -425,7 +426,7 @@ pub async fn fail_intervention(ctx: &Ctx, id: &str, reason: &str) -> Result<(), 
         return Err(AppError::field("reason", "Tell the customer why (up to 500 characters); they will see this."));
     }
     let i = open_intervention(ctx, ctx.db(), id).await?;
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     match i.job_kind.as_str() {
         PROVISION_ORDER => {
             let o = order::Entity::find_by_id(i.order_id.clone()).one(&txn).await?.ok_or(AppError::NotFound)?;

@@ -1,5 +1,6 @@
 //! The customer's services: inventory, detail, the order page, and changes they request.
 use super::*;
+use crate::core::db::BeginWrite;
 use crate::core::scope::{Owner, Scope};
 
 async fn tenant_service(ctx: &Ctx, conn: &impl ConnectionTrait, id: &str) -> Result<service::Model, AppError> {
@@ -324,7 +325,7 @@ pub async fn order_page(ctx: &Ctx, order_id: &str) -> Result<OrderPage, AppError
 }
 
 async fn request_action(ctx: &Ctx, s: service::Model, action: Action, mbps: Option<i64>) -> Result<(), AppError> {
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     if jobs::active_for(&txn, &s.id).await?.is_some() {
         return Err(AppError::Conflict(
             "Another change to this service is still in progress; try again when it has finished.".into(),
@@ -485,7 +486,7 @@ pub async fn customer_step(ctx: &Ctx, service_id: &str, leg_id: &str) -> Result<
     let adapter =
         super::adapters::for_leg(&ctx.state, &leg.provider_id, &leg.adapter).await.map_err(|e| refused(&e))?;
     adapter.customer_action(&r).await.map_err(|e| refused(&e))?;
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let actor = ctx.actor();
     engine::note(&txn, &s, "customer", &format!("{}: customer step done for {r} (sandbox).", leg.name), &actor.label)
         .await?;

@@ -1,5 +1,6 @@
 //! Console → Providers: which adapter serves each provider, and its sandbox behaviour.
 use super::*;
+use crate::core::db::BeginWrite;
 
 pub async fn list_adapters(ctx: &Ctx) -> Result<Vec<ProviderAdapterRow>, AppError> {
     let rows: HashMap<String, provider_adapter::Model> =
@@ -96,7 +97,7 @@ pub async fn save_adapter(ctx: &Ctx, provider_id: &str, input: AdapterInput) -> 
         updated_at: Set(Utc::now()),
         updated_by: Set(Some(ctx.user.email.clone())),
     };
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     if existing.is_some() {
         row.update(&txn).await?;
     } else {

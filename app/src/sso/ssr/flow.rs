@@ -1,5 +1,6 @@
 //! The sign-in flow: authorization code with PKCE, ID-token verification, UserInfo,
 //! just-in-time provisioning and RP-initiated logout.
+use crate::core::db::BeginWrite;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -12,7 +13,7 @@ use openidconnect::{
     OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadataWithLogout, RedirectUrl, Scope,
     SignatureVerificationError, TokenResponse,
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -480,7 +481,7 @@ async fn provision(
         .ok_or_else(|| SsoError::new(Code::TenantGone, format!("tenant {} is gone", r.target)))?;
     let role = map_role(r.role_claim.as_ref().and_then(|c| id.claims.get(c)), &r.role_map, r.default_role);
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = state.db.begin_write().await?;
     let existing = user::Entity::find().filter(user::Column::Email.eq(&id.email)).one(&txn).await?;
     let user_id = match existing {
         Some(u) => {

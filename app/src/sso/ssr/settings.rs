@@ -1,10 +1,11 @@
 //! A tenant's IdP configuration: what the Security & SSO page and `patchbay sso set` save,
 //! show, test and remove.
+use crate::core::db::BeginWrite;
 use std::collections::BTreeMap;
 
 use chrono::Utc;
 use entity::{sso_config, tenant};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 
 use super::flow::{redirect_uri, resolve};
 use super::stored::{domain_claimed_elsewhere, parse_stored};
@@ -129,7 +130,7 @@ pub async fn save_config(
         state.sealer.seal(&secret).map_err(|e| AppError::internal("seal secret", e))?
     };
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let am = sso_config::ActiveModel {
         tenant_id: Set(t.id.clone()),
         issuer: Set(issuer.clone()),
@@ -171,7 +172,7 @@ pub async fn save_config(
 }
 
 pub async fn delete_config(state: &AppState, t: &tenant::Model, actor: Actor) -> Result<(), AppError> {
-    let txn = state.db.begin().await?;
+    let txn = state.db.begin_write().await?;
     let res = sso_config::Entity::delete_by_id(t.id.clone()).exec(&txn).await?;
     if res.rows_affected == 0 {
         return Err(AppError::NotFound);
