@@ -18,6 +18,7 @@ pub mod provisioning;
 pub mod sso;
 pub mod team;
 pub mod tenants;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub mod crypto;
@@ -81,6 +82,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/portal/sso") view=sso::pages::SsoPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/api-keys") view=api_keys::pages::ApiKeysPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/api") view=api_reference::pages::ApiReferencePage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/webhooks") view=webhooks::pages::WebhooksPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/webhooks/:id") view=webhooks::pages::WebhookPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/locations") view=catalog::pages::LocationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/quotes") view=catalog::pages::QuotesPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/quotes/new") view=catalog::pages::QuoteBuilderPage ssr=SsrMode::Async/>

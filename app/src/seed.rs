@@ -2,11 +2,10 @@
 //! quotes and orders in [`orders`].
 pub mod orders;
 
+use crate::core::db::BeginWrite;
 use chrono::Utc;
 use entity::{edition, membership, tenant, user};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::audit::ssr::{Actor, NewEvent, record};
 use crate::auth::permissions::Role;
@@ -15,19 +14,20 @@ use crate::core::scope::{Owner, Scope};
 use crate::error::AppError;
 
 /// A built-in edition: (key, name, rank, max users, max active services, max API keys,
-/// (API requests per minute, burst)); its features come from [`crate::core::features::built_in`].
-type EditionSpec = (&'static str, &'static str, i32, i32, i32, i32, (i32, i32));
+/// (API requests per minute, burst), (webhook subscriptions, delivery log days)); its
+/// features come from [`crate::core::features::built_in`].
+type EditionSpec = (&'static str, &'static str, i32, i32, i32, i32, (i32, i32), (i32, i32));
 
 const EDITIONS: [EditionSpec; 3] = [
-    ("free", "Free", 1, 5, 2, 2, (60, 120)),
-    ("standard", "Standard", 2, 50, 25, 10, (600, 1200)),
-    ("enterprise", "Enterprise", 3, 1000, 500, 50, (3000, 6000)),
+    ("free", "Free", 1, 5, 2, 2, (60, 120), (1, 7)),
+    ("standard", "Standard", 2, 50, 25, 10, (600, 1200), (5, 30)),
+    ("enterprise", "Enterprise", 3, 1000, 500, 50, (3000, 6000), (20, 90)),
 ];
 
 /// Make sure the built-in editions exist; returns key → id.
 pub async fn ensure_editions(db: &DatabaseConnection) -> Result<Vec<(String, String)>, AppError> {
     let mut out = Vec::new();
-    for (key, name, rank, max_users, max_services, max_api_keys, (rate, burst)) in EDITIONS {
+    for (key, name, rank, max_users, max_services, max_api_keys, (rate, burst), (max_webhooks, log_days)) in EDITIONS {
         let features: Vec<&str> = crate::core::features::built_in(key).iter().map(|f| f.key()).collect();
         let existing = edition::Entity::find().filter(edition::Column::Key.eq(key)).one(db).await?;
         let id = match existing {
@@ -44,6 +44,8 @@ pub async fn ensure_editions(db: &DatabaseConnection) -> Result<Vec<(String, Str
                     max_api_keys: Set(max_api_keys),
                     api_rate_per_min: Set(rate),
                     api_burst: Set(burst),
+                    max_webhooks: Set(max_webhooks),
+                    webhook_log_days: Set(log_days),
                     features: Set(serde_json::Value::from(features).to_string()),
                     created_at: Set(Utc::now()),
                 }
@@ -68,7 +70,7 @@ async fn ensure_tenant(
     }
     let id = new_id();
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     tenant::ActiveModel {
         id: Set(id.clone()),
         slug: Set(slug.into()),
@@ -111,7 +113,7 @@ async fn ensure_user(
         return Ok((u.id, false));
     }
     let id = new_id();
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     user::ActiveModel {
         id: Set(id.clone()),
         email: Set(email.clone()),
@@ -153,7 +155,7 @@ async fn ensure_membership(
         .one(db)
         .await?;
     if exists.is_none() {
-        let txn = db.begin().await?;
+        let txn = db.begin_write().await?;
         membership::ActiveModel {
             id: Set(new_id()),
             user_id: Set(user_id.into()),
@@ -247,7 +249,7 @@ pub async fn create_admin(db: &DatabaseConnection, email: &str, password: &str) 
     }
     ensure_editions(db).await?;
     if let Some(u) = user::Entity::find().filter(user::Column::Email.eq(&email)).one(db).await? {
-        let txn = db.begin().await?;
+        let txn = db.begin_write().await?;
         let id = u.id.clone();
         let mut am: user::ActiveModel = u.into();
         am.is_platform_admin = Set(true);

@@ -34,6 +34,13 @@ pub struct AppSettings {
     /// Development only (`PATCHBAY_DEV_MFA_OPTIONAL_FOR_ADMINS`, refused in production):
     /// platform admins may sign in without a second factor.
     pub dev_mfa_optional_for_admins: bool,
+    /// Operator setting (`PATCHBAY_WEBHOOKS_ALLOW_PRIVATE`): webhooks may be delivered to
+    /// loopback, private and other internal addresses, and over plain http. Off in
+    /// production; the tests turn it on for their local receivers.
+    pub webhooks_allow_private: bool,
+    /// The first webhook retry waits about this long; each next one four times longer
+    /// (with jitter), capped at an hour.
+    pub webhook_retry_base_ms: u64,
 }
 
 impl Default for AppSettings {
@@ -51,6 +58,8 @@ impl Default for AppSettings {
             adapter_timeout_ms: 30_000,
             live_fallback_ms: 15_000,
             dev_mfa_optional_for_admins: false,
+            webhooks_allow_private: false,
+            webhook_retry_base_ms: 1_000,
         }
     }
 }

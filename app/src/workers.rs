@@ -12,7 +12,11 @@ use crate::provisioning::engine::{ProvisionOrderHandler, ServiceActionHandler};
 use crate::state::AppState;
 
 static HANDLERS: LazyLock<Registry> = LazyLock::new(|| {
-    Registry::new().with(ProvisionOrderHandler).with(ServiceActionHandler).with(crate::mail::ssr::SendMailHandler)
+    Registry::new()
+        .with(ProvisionOrderHandler)
+        .with(ServiceActionHandler)
+        .with(crate::mail::ssr::SendMailHandler)
+        .with(crate::webhooks::ssr::DeliverWebhookHandler)
 });
 
 /// Every job kind and its handler, built once.

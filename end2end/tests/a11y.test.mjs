@@ -46,6 +46,8 @@ const PORTAL = [
   '/portal/sso',
   '/portal/api-keys',
   '/portal/api',
+  '/portal/webhooks',
+  ':webhook',
   '/studio',
   '/account/sessions',
 ];
@@ -124,6 +126,17 @@ describe('accessibility (axe-core)', () => {
         await page.getByLabel('Email', { exact: true }).fill('a11y-invitee@acme.example');
         await page.getByRole('button', { name: 'Send invitation', exact: true }).click();
         await page.getByText('Invitation created').first().waitFor();
+
+        // A webhook with one (failed) test delivery in its log.
+        await visit(page, server.baseUrl, '/portal/webhooks');
+        await page.getByLabel('Endpoint URL').fill('http://127.0.0.1:9/a11y');
+        await page.locator('#event-all').check();
+        await page.getByRole('button', { name: 'Add endpoint' }).click();
+        await page.getByTestId('webhook-secret').waitFor();
+        params[':webhook'] = await page.locator('main a[href^="/portal/webhooks/"]').first().getAttribute('href');
+        await visit(page, server.baseUrl, params[':webhook']);
+        await page.getByRole('button', { name: 'Send test event' }).click();
+        await page.getByText('was not accepted').first().waitFor();
       });
       const mail = await server.waitForMail((m) => m.to.includes('a11y-invitee@acme.example'));
       params[':invite'] = new URL(inviteLink(mail)).pathname;

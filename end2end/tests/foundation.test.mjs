@@ -29,10 +29,10 @@ const ROLES = [
     faces: ['Console'],
     tenant: null,
   },
-  { email: 'tenant_admin@acme.example', home: '/portal', nav: ['Overview', 'Team', 'Audit log', 'API keys'], hidden: [] },
+  { email: 'tenant_admin@acme.example', home: '/portal', nav: ['Overview', 'Team', 'Audit log', 'API keys', 'Webhooks'], hidden: [] },
   { email: 'auditor@acme.example', home: '/portal', nav: ['Overview', 'Team', 'Audit log'], hidden: [] },
   { email: 'support@acme.example', home: '/portal', nav: ['Overview', 'Team'], hidden: ['Audit log'] },
-  { email: 'member@acme.example', home: '/portal', nav: ['Overview'], hidden: ['Team', 'Audit log', 'API keys'] },
+  { email: 'member@acme.example', home: '/portal', nav: ['Overview'], hidden: ['Team', 'Audit log', 'API keys', 'Webhooks'] },
   { email: 'billing_admin@acme.example', home: '/portal', nav: ['Overview'], hidden: ['Team', 'Audit log'] },
   { email: 'operator@acme.example', home: '/console', nav: ['Overview'], hidden: ['Tenants'] },
 ];

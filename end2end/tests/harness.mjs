@@ -267,6 +267,8 @@ export async function startServer({ idp: withIdp = false, beforeServe } = {}) {
     // The demo platform admin signs in with a password only (development setting; the
     // two-factor flows have their own integration tests).
     PATCHBAY_DEV_MFA_OPTIONAL_FOR_ADMINS: 'true',
+    // The webhook receivers of the browser tests listen on loopback, over http.
+    PATCHBAY_WEBHOOKS_ALLOW_PRIVATE: 'true',
   };
 
   try {

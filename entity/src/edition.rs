@@ -18,6 +18,10 @@ pub struct Model {
     pub api_rate_per_min: i32,
     /// And their capacity (the burst).
     pub api_burst: i32,
+    /// Webhook subscriptions a tenant may hold.
+    pub max_webhooks: i32,
+    /// Days the webhook delivery log is kept.
+    pub webhook_log_days: i32,
     /// JSON array of feature keys, e.g. `["sso","audit_export"]`.
     pub features: String,
     pub created_at: DateTimeUtc,

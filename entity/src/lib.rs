@@ -42,6 +42,9 @@ pub mod tenant_security_policy;
 pub mod usage_record;
 pub mod user;
 pub mod user_mfa;
+pub mod webhook_attempt;
+pub mod webhook_message;
+pub mod webhook_subscription;
 
 pub mod prelude {
     pub use super::audit_chain_head::Entity as AuditChainHead;

@@ -13,6 +13,7 @@ mod m20261203_000001_list_indexes;
 mod m20261203_000002_api_keys;
 mod m20261203_000003_idempotency;
 mod m20261203_000004_rate_limits;
+mod m20261204_000001_webhooks;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_api_keys::Migration),
             Box::new(m20261203_000003_idempotency::Migration),
             Box::new(m20261203_000004_rate_limits::Migration),
+            Box::new(m20261204_000001_webhooks::Migration),
         ]
     }
 }

@@ -236,6 +236,8 @@ async fn bench_edition(app: &TestApp, acme: &str) {
         // Limits high enough to be exercised but never binding in a benchmark.
         api_rate_per_min: Set(1_000_000),
         api_burst: Set(1_000_000),
+        max_webhooks: Set(enterprise.max_webhooks),
+        webhook_log_days: Set(enterprise.webhook_log_days),
         features: Set(enterprise.features.clone()),
         created_at: Set(chrono::Utc::now()),
     }

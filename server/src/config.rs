@@ -54,6 +54,11 @@ pub struct Config {
     pub job_lease_ms: u64,
     /// First retry delay of a failed job step (doubled per attempt, with jitter).
     pub job_backoff_base_ms: u64,
+    /// Webhooks may be delivered to loopback, private, link-local and other internal
+    /// addresses, and over plain http (`PATCHBAY_WEBHOOKS_ALLOW_PRIVATE`: for on-premises receivers and tests).
+    pub webhooks_allow_private: bool,
+    /// First webhook retry delay (four times longer per attempt, with jitter, capped at 1 h).
+    pub webhook_retry_base_ms: u64,
     /// Pause before asking a provider for progress again.
     pub provision_poll_ms: u64,
     /// A provider call slower than this is a transient failure.
@@ -102,6 +107,8 @@ impl Default for Config {
             workers: 4,
             job_lease_ms: 30_000,
             job_backoff_base_ms: 5_000,
+            webhooks_allow_private: false,
+            webhook_retry_base_ms: 1_000,
             provision_poll_ms: 2_000,
             adapter_timeout_ms: 30_000,
             worker_idle_ms: 250,
@@ -147,6 +154,8 @@ impl fmt::Debug for Config {
             .field("workers", &self.workers)
             .field("job_lease_ms", &self.job_lease_ms)
             .field("job_backoff_base_ms", &self.job_backoff_base_ms)
+            .field("webhooks_allow_private", &self.webhooks_allow_private)
+            .field("webhook_retry_base_ms", &self.webhook_retry_base_ms)
             .field("provision_poll_ms", &self.provision_poll_ms)
             .field("adapter_timeout_ms", &self.adapter_timeout_ms)
             .field("worker_idle_ms", &self.worker_idle_ms)

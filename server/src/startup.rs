@@ -101,6 +101,8 @@ pub fn app_state(cfg: &Config, mut db: DatabaseConnection) -> anyhow::Result<App
             adapter_timeout_ms: cfg.adapter_timeout_ms,
             live_fallback_ms: cfg.live_fallback_ms,
             dev_mfa_optional_for_admins: cfg.dev_mfa_optional_for_admins,
+            webhooks_allow_private: cfg.webhooks_allow_private,
+            webhook_retry_base_ms: cfg.webhook_retry_base_ms,
             ..AppSettings::default()
         }),
         mailer,

@@ -18,6 +18,9 @@ pub struct Report {
     pub inventory_drift: u64,
     pub idempotency_keys_pruned: u64,
     pub rate_rows_pruned: u64,
+    pub webhook_messages_pruned: u64,
+    /// Subscriptions turned off after failing every delivery for 5 days.
+    pub webhooks_disabled: u64,
 }
 
 /// One pass of every housekeeping task (tests call this directly).
@@ -37,6 +40,8 @@ pub async fn run_once(state: &AppState) -> Result<Report, AppError> {
     let inventory_drift = app::provisioning::engine::reconcile(state).await?;
     let idempotency_keys_pruned = crate::api::idempotency::prune(state).await?;
     let rate_rows_pruned = app::api_keys::ssr::rate::RateLimiter::prune(&state.db).await?;
+    let webhook_messages_pruned = app::webhooks::ssr::prune(&state.db).await?;
+    let webhooks_disabled = app::webhooks::ssr::disable_failing(state).await?;
     Ok(Report {
         tenants_purged,
         sessions_expired,
@@ -45,6 +50,8 @@ pub async fn run_once(state: &AppState) -> Result<Report, AppError> {
         inventory_drift,
         idempotency_keys_pruned,
         rate_rows_pruned,
+        webhook_messages_pruned,
+        webhooks_disabled,
     })
 }
 

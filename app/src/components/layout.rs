@@ -51,6 +51,7 @@ pub fn nav_items(face: Face, v: &Viewer) -> Vec<(&'static str, &'static str)> {
             }
             if v.can(Perm::IntegrationsView) && v.tenant.is_some() {
                 items.push(("API keys", "/portal/api-keys"));
+                items.push(("Webhooks", "/portal/webhooks"));
             }
             if v.tenant.is_some() {
                 items.push(("API reference", "/portal/api"));

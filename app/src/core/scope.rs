@@ -282,6 +282,9 @@ owned_tables! {
     sso_config: false,
     tenant_security_policy: false,
     usage_record: false,
+    webhook_attempt: false,
+    webhook_message: false,
+    webhook_subscription: false,
 }
 
 /// The SQL table name of a registered entity module (`service_leg` → `service_legs`).
@@ -316,7 +319,10 @@ pub fn table_name_of(module: &str) -> Option<&'static str> {
         session,
         sso_config,
         tenant_security_policy,
-        usage_record
+        usage_record,
+        webhook_attempt,
+        webhook_message,
+        webhook_subscription
     )
 }
 

@@ -35,11 +35,19 @@ pub enum MailKind {
     /// API keys of the tenant lost scopes because the admin they act for was demoted,
     /// removed or disabled (to the tenant's admins).
     ApiKeyScopes,
+    /// A webhook subscription was disabled after failing every delivery for days (to the
+    /// tenant's admins).
+    WebhookDisabled,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 4] =
-        [MailKind::Invitation, MailKind::SecurityNotice, MailKind::MemberJoined, MailKind::ApiKeyScopes];
+    pub const ALL: [MailKind; 5] = [
+        MailKind::Invitation,
+        MailKind::SecurityNotice,
+        MailKind::MemberJoined,
+        MailKind::ApiKeyScopes,
+        MailKind::WebhookDisabled,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -47,6 +55,7 @@ impl MailKind {
             MailKind::SecurityNotice => "security_notice",
             MailKind::MemberJoined => "member_joined",
             MailKind::ApiKeyScopes => "api_key_scopes",
+            MailKind::WebhookDisabled => "webhook_disabled",
         }
     }
 
@@ -60,6 +69,7 @@ impl MailKind {
             MailKind::SecurityNotice => "Security notices",
             MailKind::MemberJoined => "New team members",
             MailKind::ApiKeyScopes => "API keys that lost scopes",
+            MailKind::WebhookDisabled => "Webhooks disabled for failing",
         }
     }
 
@@ -71,12 +81,16 @@ impl MailKind {
             MailKind::ApiKeyScopes => {
                 "An API key stopped being allowed something because the admin it acts for changed role or left."
             }
+            MailKind::WebhookDisabled => "A webhook endpoint failed every delivery for five days and was turned off.",
         }
     }
 
     /// Mandatory mail is always sent: it is needed to use or protect the account.
     pub fn mandatory(self) -> bool {
-        matches!(self, MailKind::Invitation | MailKind::SecurityNotice | MailKind::ApiKeyScopes)
+        matches!(
+            self,
+            MailKind::Invitation | MailKind::SecurityNotice | MailKind::ApiKeyScopes | MailKind::WebhookDisabled
+        )
     }
 }
 

@@ -48,6 +48,16 @@ pub struct ApiKeyScopesMail {
     pub keys_url: String,
 }
 
+pub struct WebhookDisabledMail {
+    pub tenant_name: String,
+    pub url: String,
+    pub description: String,
+    /// When it started failing, and the last error.
+    pub failing_since: String,
+    pub last_error: String,
+    pub webhooks_url: String,
+}
+
 macro_rules! parts {
     ($data:ty, $html:ident, $html_path:literal, $txt:ident, $txt_path:literal) => {
         #[derive(Template)]
@@ -75,6 +85,13 @@ parts!(
 );
 parts!(MemberJoinedMail, MemberJoinedHtml, "mail/member_joined.html", MemberJoinedTxt, "mail/member_joined.txt");
 parts!(ApiKeyScopesMail, ApiKeyScopesHtml, "mail/api_key_scopes.html", ApiKeyScopesTxt, "mail/api_key_scopes.txt");
+parts!(
+    WebhookDisabledMail,
+    WebhookDisabledHtml,
+    "mail/webhook_disabled.html",
+    WebhookDisabledTxt,
+    "mail/webhook_disabled.txt"
+);
 
 /// One message of a registered kind, before rendering.
 pub enum Mail {
@@ -82,6 +99,7 @@ pub enum Mail {
     SecurityNotice(SecurityNoticeMail),
     MemberJoined(MemberJoinedMail),
     ApiKeyScopes(ApiKeyScopesMail),
+    WebhookDisabled(WebhookDisabledMail),
 }
 
 fn rendered(r: askama::Result<String>) -> Result<String, AppError> {
@@ -95,6 +113,7 @@ impl Mail {
             Mail::SecurityNotice(_) => MailKind::SecurityNotice,
             Mail::MemberJoined(_) => MailKind::MemberJoined,
             Mail::ApiKeyScopes(_) => MailKind::ApiKeyScopes,
+            Mail::WebhookDisabled(_) => MailKind::WebhookDisabled,
         }
     }
 
@@ -104,6 +123,7 @@ impl Mail {
             Mail::SecurityNotice(_) => "mail/security_notice",
             Mail::MemberJoined(_) => "mail/member_joined",
             Mail::ApiKeyScopes(_) => "mail/api_key_scopes",
+            Mail::WebhookDisabled(_) => "mail/webhook_disabled",
         }
     }
 
@@ -113,6 +133,7 @@ impl Mail {
             Mail::SecurityNotice(d) => format!("Patchbay security notice: {}", d.headline),
             Mail::MemberJoined(d) => format!("{} joined {} on Patchbay", d.member_name, d.tenant_name),
             Mail::ApiKeyScopes(d) => format!("{} API key(s) of {} lost scopes", d.keys.len(), d.tenant_name),
+            Mail::WebhookDisabled(d) => format!("A webhook of {} was disabled after failing for 5 days", d.tenant_name),
         }
     }
 
@@ -130,6 +151,9 @@ impl Mail {
             }
             Mail::ApiKeyScopes(d) => {
                 (rendered(ApiKeyScopesTxt { d, f }.render())?, rendered(ApiKeyScopesHtml { d, f }.render())?)
+            }
+            Mail::WebhookDisabled(d) => {
+                (rendered(WebhookDisabledTxt { d, f }.render())?, rendered(WebhookDisabledHtml { d, f }.render())?)
             }
         })
     }

@@ -2,11 +2,12 @@
 //! duties, cancellation, and the tenant's ordering rules. Every transition writes a
 //! history row, an audit event and (where the machine names one) an outbox event in
 //! the same transaction as the change.
+use crate::core::db::BeginWrite;
 use chrono::Utc;
 use entity::{edition, order, order_policy, order_transition, outbox_event, quote};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, TransactionTrait,
+    QueryFilter, QueryOrder,
 };
 
 use sea_orm::sea_query::Expr;
@@ -81,7 +82,7 @@ pub async fn transition(
     )
     .await?;
     if let Some(event) = event_for(from, to) {
-        outbox_event::ActiveModel {
+        let ev = outbox_event::ActiveModel {
             tenant_id: Set(o.tenant_id.clone()),
             event_type: Set(event.into()),
             resource_id: Set(o.id.clone()),
@@ -95,6 +96,7 @@ pub async fn transition(
         }
         .insert(txn)
         .await?;
+        crate::webhooks::ssr::fan_out(txn, &ev).await?;
     }
     Ok(())
 }
@@ -189,7 +191,7 @@ pub async fn place(
     let actor = ctx.actor();
     let system = Actor::system("order-validation");
     let now = Utc::now();
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     // The quota is counted and consumed under the tenant's lock, so two orders racing
     // for the last slot cannot both take it.
     crate::core::quota::lock_tenant(&txn, &t.id).await?;
@@ -308,7 +310,7 @@ async fn tenant_order(ctx: &Ctx, txn: &impl ConnectionTrait, id: &str) -> Result
 
 /// Approve an order waiting for approval; never by the person who placed it.
 pub async fn approve(ctx: &Ctx, id: &str) -> Result<(), AppError> {
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let mut o = tenant_order(ctx, &txn, id).await?;
     if o.placed_by == ctx.user.id {
         return Err(AppError::Forbidden(
@@ -333,7 +335,7 @@ pub async fn reject(ctx: &Ctx, id: &str, reason: &str) -> Result<(), AppError> {
     if reason.is_empty() || reason.chars().count() > 300 {
         return Err(AppError::field("reason", "Say why (up to 300 characters); the person who placed it will see it."));
     }
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let mut o = tenant_order(ctx, &txn, id).await?;
     if o.placed_by == ctx.user.id {
         return Err(AppError::Forbidden("You placed this order: cancel it instead of rejecting it.".into()));
@@ -351,7 +353,7 @@ pub async fn cancel(ctx: &Ctx, id: &str, reason: &str) -> Result<(), AppError> {
     if reason.chars().count() > 300 {
         return Err(AppError::field("reason", "Up to 300 characters."));
     }
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let mut o = tenant_order(ctx, &txn, id).await?;
     let from = Status::stored(&o.id, &o.status)?;
     if !can(from, Status::Cancelled) {
@@ -495,7 +497,7 @@ pub async fn set_policy(ctx: &Ctx, threshold: &str, currency: &str) -> Result<()
             AppError::field("threshold", "Enter an amount like 5000 or 5000.00, or leave it empty for no approvals.")
         })?)
     };
-    let txn = ctx.db().begin().await?;
+    let txn = ctx.db().begin_write().await?;
     let existing = policy(&txn, &t.id).await?;
     let am = order_policy::ActiveModel {
         tenant_id: Set(t.id.clone()),

@@ -19,6 +19,7 @@ pub mod problem;
 pub mod quotes;
 pub mod services;
 pub mod usage;
+pub mod webhooks;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -52,6 +53,7 @@ pub use problem::Problem;
         (name = "orders", description = "Orders placed from quotes, under the tenant's order policy"),
         (name = "services", description = "The tenant's service inventory and the actions on it"),
         (name = "audit", description = "The tenant's tamper-evident audit trail"),
+        (name = "webhooks", description = "Signed event callbacks (Standard Webhooks): subscriptions, the delivery log and replays"),
     )
 )]
 struct ApiDoc;
@@ -96,6 +98,14 @@ pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(usage::events))
         .routes(routes!(usage::usage))
         .routes(routes!(audit::list))
+        .routes(routes!(webhooks::event_types))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::test))
+        .routes(routes!(webhooks::rotate))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::replay_window))
+        .routes(routes!(webhooks::replay))
         .split_for_parts()
 }
 

@@ -135,6 +135,9 @@ pub async fn spawn_app_on(postgres: bool, with_mail: bool, customize: impl FnOnc
         // The demo platform admin signs in with a password only in tests; tests of
         // multi-factor sign-in turn this off in `customize`.
         dev_mfa_optional_for_admins: true,
+        // Webhook receivers in tests listen on loopback, over http.
+        webhooks_allow_private: true,
+        webhook_retry_base_ms: 50,
         ..Config::default()
     };
     customize(&mut cfg, &format!("http://127.0.0.1:{port}"));

@@ -21,3 +21,5 @@ mod replicas;
 mod scoping;
 mod security;
 mod sso;
+mod transactions;
+mod webhooks;

@@ -3,6 +3,7 @@
 //! tenant's scope reads, updates and deletes none of another tenant's rows, nor the
 //! platform's; the platform's scope touches no tenant's rows.
 
+use app::core::db::BeginWrite;
 use std::collections::BTreeSet;
 
 use crate::common::*;
@@ -10,7 +11,7 @@ use app::core::scope::{OWNED_TABLES, Owner, Scope, table_name_of};
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    Statement, TransactionTrait,
+    Statement,
 };
 use serde_json::Value;
 
@@ -164,6 +165,15 @@ async fn fill_every_owned_table(app: &TestApp) {
     .insert(&app.state.db)
     .await
     .expect("sso config");
+    // webhook_subscription, webhook_message, webhook_attempt: a subscription and a test
+    // event (to a closed port: the failed attempt is logged all the same).
+    let r = admin
+        .call("webhooks/create", &[("url", "http://127.0.0.1:9/hook"), ("description", ""), ("event_types[]", "*")])
+        .await;
+    assert!(r.status.is_success(), "webhook: {} {}", r.status, r.body);
+    let sub = r.body["subscription"]["id"].as_str().expect("subscription id").to_string();
+    let r = admin.call("webhooks/test", &[("id", &sub)]).await;
+    assert!(r.status.is_success() && r.body["delivered"] == false, "test event: {} {}", r.status, r.body);
     // tenant_security_policy, last: from here on Acme's members need a second factor.
     // (mail_outbox: the invitation above was queued as mail.)
     let r = admin.call("mfa/tenant_policy", &[("tenant_id", &acme), ("require_mfa", "on")]).await;
@@ -189,7 +199,7 @@ async fn another_tenants_scope_reads_updates_and_deletes_none_of_a_tenants_rows(
         [("globex", Scope::worker(Owner::Tenant(globex.clone()))), ("the platform", Scope::worker(Owner::Platform))];
 
     for table in OWNED_TABLES {
-        let txn = app.state.db.begin().await.expect("begin");
+        let txn = app.state.db.begin_write().await.expect("begin");
         let before = (table.rows)(&scope_a, &txn).await.expect("rows of A");
         assert!(
             !before.is_empty(),

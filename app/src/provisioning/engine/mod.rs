@@ -14,7 +14,6 @@ use entity::{
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde_json::{Map, Value, json};
 
@@ -55,7 +54,7 @@ pub async fn emit(
     resource_id: &str,
     payload: Value,
 ) -> Result<(), AppError> {
-    outbox_event::ActiveModel {
+    let ev = outbox_event::ActiveModel {
         tenant_id: Set(tenant_id.into()),
         event_type: Set(event.into()),
         resource_id: Set(resource_id.into()),
@@ -66,6 +65,7 @@ pub async fn emit(
     }
     .insert(conn)
     .await?;
+    crate::webhooks::ssr::fan_out(conn, &ev).await?;
     Ok(())
 }
 
