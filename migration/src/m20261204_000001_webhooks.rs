@@ -55,7 +55,10 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(t("created_at")).timestamp_with_time_zone().not_null())
                 .col(ColumnDef::new(t("updated_at")).timestamp_with_time_zone().not_null())
                 .foreign_key(
-                    ForeignKey::create().from(t("webhook_subscriptions"), t("tenant_id")).to(t("tenants"), t("id")),
+                    ForeignKey::create()
+                        .from(t("webhook_subscriptions"), t("tenant_id"))
+                        .to(t("tenants"), t("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
                 )
                 .to_owned(),
         )

@@ -85,7 +85,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let hash = hex::encode(h.finalize());
     let row_id = match claim(&state, &scope, &key, &hash).await {
         Ok(Claim::Mine(id)) => id,
-        Ok(Claim::Replay(row)) => return replay(&row).unwrap_or_else(|e| Problem::from(e).into_response()),
+        Ok(Claim::Replay(row)) => return replay(&state, &row).unwrap_or_else(|e| Problem::from(e).into_response()),
         Ok(Claim::Running) => {
             return Problem::new(
                 http::StatusCode::CONFLICT,
@@ -208,7 +208,13 @@ async fn store(
         .col_expr(idem::Column::State, sea_orm::sea_query::Expr::value("done"))
         .col_expr(idem::Column::StatusCode, sea_orm::sea_query::Expr::value(i32::from(status.as_u16())))
         .col_expr(idem::Column::Headers, sea_orm::sea_query::Expr::value(kept))
-        .col_expr(idem::Column::Body, sea_orm::sea_query::Expr::value(body))
+        // Sealed like every secret at rest: an answer can hold one (a webhook's signing secret).
+        .col_expr(
+            idem::Column::Body,
+            sea_orm::sea_query::Expr::value(
+                state.sealer.seal(&body).map_err(|e| AppError::internal("seal the idempotent answer", e))?,
+            ),
+        )
         .exec(&state.db)
         .await?;
     Ok(())
@@ -220,7 +226,7 @@ async fn release(state: &AppState, scope: &Scope, id: &str) -> Result<(), AppErr
 }
 
 /// The first answer again, byte for byte. Corrupt stored data is an error naming the row.
-fn replay(row: &idem::Model) -> Result<Response, AppError> {
+fn replay(state: &AppState, row: &idem::Model) -> Result<Response, AppError> {
     let corrupt = |what: &str| AppError::corrupt("idempotency_keys", &row.id, what);
     let status = row
         .status_code
@@ -230,7 +236,8 @@ fn replay(row: &idem::Model) -> Result<Response, AppError> {
     let headers: Vec<(String, String)> =
         serde_json::from_str(row.headers.as_deref().ok_or_else(|| corrupt("headers missing"))?)
             .map_err(|e| corrupt(&format!("headers: {e}")))?;
-    let body = row.body.clone().ok_or_else(|| corrupt("body missing"))?;
+    let sealed = row.body.as_deref().ok_or_else(|| corrupt("body missing"))?;
+    let body = state.sealer.open(sealed).map_err(|e| corrupt(&format!("body: {e}")))?;
     let mut res = (status, body).into_response();
     res.headers_mut().remove(http::header::CONTENT_TYPE);
     for (name, value) in headers {

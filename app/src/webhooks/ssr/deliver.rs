@@ -177,13 +177,14 @@ impl reqwest::dns::Resolve for GuardedResolver {
             let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let allowed: Vec<SocketAddr> = all.iter().copied().filter(|a| refused(a.ip()).is_none()).collect();
             if allowed.is_empty() {
-                let why = all
-                    .first()
-                    .and_then(|a| refused(a.ip()).map(|w| format!("{} is {w}", a.ip())))
-                    .unwrap_or_else(|| "it has no addresses".into());
-                return Err(
-                    Box::new(Refusal(format!("refused {host}: {why}"))) as Box<dyn std::error::Error + Send + Sync>
-                );
+                // The tenant sees only that the name was refused: which internal address a
+                // name has is not theirs to learn. The detail goes to the operator's log.
+                let why: Vec<String> =
+                    all.iter().map(|a| format!("{} is {}", a.ip(), refused(a.ip()).unwrap_or("allowed"))).collect();
+                tracing::info!(%host, addresses = %why.join(", "), "webhook delivery refused by the SSRF guard");
+                return Err(Box::new(Refusal(format!(
+                    "refused {host}: it resolves only to addresses Patchbay does not deliver to (internal, private or reserved)"
+                ))) as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
         })
@@ -425,8 +426,23 @@ pub async fn deliver_now(
     Ok(a)
 }
 
-/// Queue a delivery job for a message (`round` keeps a replay's job apart from earlier ones).
-pub async fn enqueue(conn: &impl ConnectionTrait, msg_id: &str, tenant_id: &str, round: i32) -> Result<(), AppError> {
+/// Give up on a message: dead, with the reason (a replay sends it again).
+pub async fn give_up(conn: &impl ConnectionTrait, tenant_id: &str, msg_id: &str, error: &str) -> Result<(), AppError> {
+    Scope::worker(Owner::Tenant(tenant_id.to_string()))
+        .update_many::<webhook_message::Entity>()
+        .col_expr(webhook_message::Column::Status, Expr::value("dead"))
+        .col_expr(webhook_message::Column::LastError, Expr::value(error.chars().take(500).collect::<String>()))
+        .col_expr(webhook_message::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(webhook_message::Column::Id.eq(msg_id))
+        .filter(webhook_message::Column::Status.eq("pending"))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Queue a delivery job for a message; `round` keeps each (re)play's job apart from earlier
+/// ones (a finished job with the same key would otherwise be returned, and nothing would run).
+pub async fn enqueue(conn: &impl ConnectionTrait, msg_id: &str, tenant_id: &str, round: &str) -> Result<(), AppError> {
     queue::enqueue(
         conn,
         &DeliverWebhook { message_id: msg_id.to_string() },
@@ -500,6 +516,22 @@ impl JobHandler for DeliverWebhookHandler {
         let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
         settle(&state.db, &msg, "pending", Some(next)).await?;
         Ok(Step::Wait(delay))
+    }
+
+    /// A step that kept breaking (a secret that cannot be opened, the database): the
+    /// message is dead, with the reason, instead of pending for ever.
+    async fn on_failed(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        job: &entity::job::Model,
+        error: &str,
+    ) -> Result<Option<String>, AppError> {
+        if let (Ok(DeliverWebhook { message_id }), Some(tenant)) =
+            (queue::payload::<DeliverWebhook>(job), job.tenant_id.as_deref())
+        {
+            give_up(txn, tenant, &message_id, error).await?;
+        }
+        Ok(None)
     }
 }
 

@@ -344,7 +344,13 @@ async fn send_test_to(ctx: &Ctx, s: &webhook_subscription::Model) -> Result<Test
         serde_json::json!({"subscription_id": s.id, "sent_by": ctx.user.email, "message": "A test event from Patchbay."}),
     );
     let msg = new_message(ctx.db(), s, TEST_EVENT, body).await?;
-    let a = deliver::deliver_now(&ctx.state, s, &msg).await?;
+    let a = match deliver::deliver_now(&ctx.state, s, &msg).await {
+        Ok(a) => a,
+        Err(e) => {
+            deliver::give_up(ctx.db(), &msg.tenant_id, &msg.id, &e.to_string()).await?;
+            return Err(e);
+        }
+    };
     Ok(TestOutcome { message_id: msg.id, delivered: a.delivered, status_code: a.status_code, error: a.error })
 }
 
@@ -561,7 +567,7 @@ async fn restart(conn: &impl ConnectionTrait, scope: &Scope, m: &webhook_message
         .exec(conn)
         .await?;
     if res.rows_affected == 1 {
-        deliver::enqueue(conn, &m.id, &m.tenant_id, m.attempts).await?;
+        deliver::enqueue(conn, &m.id, &m.tenant_id, &crate::core::new_id()).await?;
     }
     Ok(res.rows_affected == 1)
 }
@@ -632,7 +638,7 @@ pub async fn fan_out(conn: &impl ConnectionTrait, ev: &outbox_event::Model) -> R
         }
         let body = envelope(&format!("evt_{}", ev.id), &ev.event_type, &ev.tenant_id, ev.created_at, data.clone());
         let m = new_message(conn, &s, &ev.event_type, body).await?;
-        deliver::enqueue(conn, &m.id, &m.tenant_id, 0).await?;
+        deliver::enqueue(conn, &m.id, &m.tenant_id, "0").await?;
         n += 1;
     }
     outbox_event::Entity::update_many()
